@@ -1,0 +1,129 @@
+// Reverse-mode autograd: graph recording, gradient accumulation and the backward walk.
+#include <datamux/core/tensor_util.hpp>
+#include <datamux/tensor.hpp>
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+#include <unordered_set>
+
+namespace datamux {
+namespace {
+thread_local bool g_grad_enabled = true;
+}
+
+bool grad_enabled() { return g_grad_enabled; }
+
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+
+bool any_requires_grad(std::initializer_list<Tensor> ts) {
+  for (const Tensor& t : ts)
+    if (t.defined() && t.impl()->requires_grad) return true;
+  return false;
+}
+
+bool any_requires_grad(const std::vector<Tensor>& ts) {
+  for (const Tensor& t : ts)
+    if (t.defined() && t.impl()->requires_grad) return true;
+  return false;
+}
+
+void record(Tensor& out, std::vector<Tensor> inputs, std::function<void(const Tensor&)> backward, const char* name) {
+  if (!g_grad_enabled || !any_requires_grad(inputs)) return;
+  auto node = std::make_shared<Node>();
+  node->inputs = std::move(inputs);
+  node->backward = std::move(backward);
+  node->name = name;
+  out.impl()->grad_fn = std::move(node);
+  out.impl()->requires_grad = true;
+}
+
+void accumulate_grad(const Tensor& t, const Tensor& g_in) {
+  if (!t.defined() || !t.impl()->requires_grad) return;
+  TensorImpl* impl = t.impl();
+  if (g_in.shape() != impl->shape)
+    throw std::logic_error(fmt::format("accumulate_grad: gradient of shape {} for tensor of shape {}",
+                                       shape_str(g_in.shape()), shape_str(impl->shape)));
+  NoGradGuard no_grad;
+  Tensor g = g_in.detach();
+  const bool leaf = impl->grad_fn == nullptr;
+  if (!impl->grad) {
+    // Leaves own their gradient buffer (it is added into in place across micro-batches); inner
+    // nodes may share the incoming tensor, since nothing writes into it.
+    impl->grad = (leaf || !g.is_contiguous()) ? g.clone().impl_ptr() : g.impl_ptr();
+    return;
+  }
+  Tensor acc(impl->grad);
+  if (leaf) {
+    const int64_t n = acc.numel();
+    Tensor cg = g.contiguous();
+    float* a = acc.data<float>();
+    const float* b = cg.data<float>();
+#pragma omp parallel for simd if (n > (1 << 15))
+    for (int64_t i = 0; i < n; ++i) a[i] += b[i];
+  } else {
+    impl->grad = (acc + g).impl_ptr();
+  }
+}
+
+bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
+
+Tensor& Tensor::set_requires_grad(bool on) {
+  if (impl_->grad_fn) throw std::logic_error("set_requires_grad: only leaf tensors can be marked trainable");
+  if (on && impl_->dtype != DType::f32) throw std::logic_error("set_requires_grad: only f32 tensors can be trainable");
+  impl_->requires_grad = on;
+  return *this;
+}
+
+Tensor Tensor::grad() const { return impl_ && impl_->grad ? Tensor(impl_->grad) : Tensor(); }
+void Tensor::zero_grad() {
+  if (impl_) impl_->grad.reset();
+}
+bool Tensor::is_leaf() const { return !impl_->grad_fn; }
+
+Tensor Tensor::detach() const {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = impl_->storage;
+  impl->offset = impl_->offset;
+  impl->shape = impl_->shape;
+  impl->strides = impl_->strides;
+  impl->dtype = impl_->dtype;
+  return Tensor(impl);
+}
+
+void Tensor::backward(const Tensor& grad_output) const {
+  if (!requires_grad()) throw std::logic_error("backward: tensor does not require grad (no trainable input)");
+  Tensor seed = grad_output;
+  if (!seed.defined()) {
+    if (numel() != 1)
+      throw std::logic_error("backward: implicit gradient only for a scalar, got shape " + shape_str(shape()));
+    seed = Tensor::ones(shape());
+  }
+  // Topological order by iterative DFS over nodes (post-order), then run it in reverse.
+  std::vector<TensorImpl*> order;
+  std::unordered_set<TensorImpl*> seen;
+  std::vector<std::pair<TensorImpl*, std::size_t>> stack{{impl_.get(), 0}};
+  seen.insert(impl_.get());
+  while (!stack.empty()) {
+    auto& [t, next] = stack.back();
+    Node* node = t->grad_fn.get();
+    if (node && next < node->inputs.size()) {
+      TensorImpl* in = node->inputs[next++].impl();
+      if (in && in->requires_grad && in->grad_fn && seen.insert(in).second) stack.push_back({in, 0});
+      continue;
+    }
+    order.push_back(t);
+    stack.pop_back();
+  }
+  accumulate_grad(*this, seed);
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    TensorImpl* t = *it;
+    std::shared_ptr<Node> node = std::move(t->grad_fn);  // frees the graph as we go
+    std::shared_ptr<TensorImpl> g = std::move(t->grad);
+    if (!node || !g) continue;
+    node->backward(Tensor(g));
+  }
+}
+
+}  // namespace datamux

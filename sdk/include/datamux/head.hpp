@@ -1,0 +1,21 @@
+// datamux/head.hpp - maps demultiplexed states to logits and a loss.
+#pragma once
+
+#include <datamux/module.hpp>
+
+namespace datamux {
+
+struct HeadOutput {
+  Tensor loss;     // scalar, mean over counted targets
+  Tensor logits;   // [..., C]
+  Tensor targets;  // i32 matching logits' leading dims; -100 = not counted. Axis 0 is the instance
+                   // index whenever the head scored every instance (always in eval mode).
+};
+
+/// states: [N, B, L, hidden] (token level) or [N, B, hidden]; targets: i32 [N, B, L] or [N, B].
+class Head : public Module {
+ public:
+  virtual HeadOutput forward(const Tensor& states, const Tensor& targets) = 0;
+};
+
+}  // namespace datamux
