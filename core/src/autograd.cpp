@@ -1,5 +1,6 @@
 // Reverse-mode autograd: graph recording, gradient accumulation and the backward walk.
 #include <datamux/core/tensor_util.hpp>
+#include <datamux/ops.hpp>
 #include <datamux/tensor.hpp>
 
 #include <fmt/format.h>
@@ -116,6 +117,7 @@ void Tensor::backward(const Tensor& grad_output) const {
     order.push_back(t);
     stack.pop_back();
   }
+  NoGradGuard no_grad;  // backward closures compute with ops; no second-order graph is built
   accumulate_grad(*this, seed);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     TensorImpl* t = *it;
