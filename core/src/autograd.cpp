@@ -102,25 +102,26 @@ void Tensor::backward(const Tensor& grad_output) const {
     seed = Tensor::ones(shape());
   }
   // Topological order by iterative DFS over nodes (post-order), then run it in reverse.
-  std::vector<TensorImpl*> order;
+  // `order` holds the impls alive: freeing a node as we go would otherwise free its inputs' impls.
+  std::vector<std::shared_ptr<TensorImpl>> order;
   std::unordered_set<TensorImpl*> seen;
-  std::vector<std::pair<TensorImpl*, std::size_t>> stack{{impl_.get(), 0}};
+  std::vector<std::pair<std::shared_ptr<TensorImpl>, std::size_t>> stack{{impl_, 0}};
   seen.insert(impl_.get());
   while (!stack.empty()) {
     auto& [t, next] = stack.back();
-    Node* node = t->grad_fn.get();
+    Node* node = t->grad_fn.get();  // t: the stack's top
     if (node && next < node->inputs.size()) {
-      TensorImpl* in = node->inputs[next++].impl();
-      if (in && in->requires_grad && in->grad_fn && seen.insert(in).second) stack.push_back({in, 0});
+      std::shared_ptr<TensorImpl> in = node->inputs[next++].impl_ptr();
+      if (in && in->requires_grad && in->grad_fn && seen.insert(in.get()).second) stack.emplace_back(std::move(in), 0);
       continue;
     }
-    order.push_back(t);
+    order.push_back(std::move(t));
     stack.pop_back();
   }
   NoGradGuard no_grad;  // backward closures compute with ops; no second-order graph is built
   accumulate_grad(*this, seed);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    TensorImpl* t = *it;
+    TensorImpl* t = it->get();
     std::shared_ptr<Node> node = std::move(t->grad_fn);  // frees the graph as we go
     std::shared_ptr<TensorImpl> g = std::move(t->grad);
     if (!node || !g) continue;
