@@ -1,0 +1,314 @@
+// ops::matmul and ops::linear on cached oneDNN matmul primitives (see core/matmul_kernel.hpp).
+//
+// oneDNN 2.6 has no matmul backward, so gradients are forward matmuls on transposed views:
+// dA = dC op(B)^T and dB = op(A)^T dC, summed over the batch dims an operand was broadcast along.
+#include <datamux/core/cpu_features.hpp>
+#include <datamux/core/dnnl_context.hpp>
+#include <datamux/core/matmul_kernel.hpp>
+#include <datamux/core/tensor_util.hpp>
+#include <datamux/ops.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <stdexcept>
+
+namespace datamux {
+namespace {
+std::atomic<MatmulPrecision> g_precision{MatmulPrecision::f32};
+}
+
+void set_matmul_precision(MatmulPrecision p) { g_precision.store(p); }
+MatmulPrecision matmul_precision() { return g_precision.load(); }
+MatmulPrecision effective_matmul_precision() {
+  return matmul_precision() == MatmulPrecision::bf16 && bf16_matmul_is_fast() ? MatmulPrecision::bf16
+                                                                              : MatmulPrecision::f32;
+}
+
+}  // namespace datamux
+
+namespace datamux::detail {
+namespace {
+
+using dnnl::memory;
+using dnnl_ctx::to_dims;
+
+// One matmul operand as oneDNN sees it: rank-r dims and strides (matrix dims last, already transposed
+// when requested) over the data of `keep`.
+struct Operand {
+  Tensor keep;
+  Shape dims;
+  Shape strides;
+};
+
+Operand make_operand(const Tensor& t, bool trans, int64_t rank) {
+  Operand op{t, t.shape(), t.strides()};
+  const int64_t r = t.dim();
+  if (trans) {
+    std::swap(op.dims[r - 1], op.dims[r - 2]);
+    std::swap(op.strides[r - 1], op.strides[r - 2]);
+  }
+  op.dims.insert(op.dims.begin(), rank - r, 1);
+  op.strides.insert(op.strides.begin(), rank - r, 0);
+  return op;
+}
+
+// Rewrites strides oneDNN's fast kernels accept: a matrix in row- or column-major order with a leading
+// dimension at least its width (else false: the caller copies), stride-0 batch dims as broadcast size-1
+// dims, size-1 dims with the stride a dense layout would give them.
+bool normalize(Operand& op) {
+  const int64_t r = static_cast<int64_t>(op.dims.size());
+  const int64_t rows = op.dims[r - 2], cols = op.dims[r - 1];
+  int64_t& sr = op.strides[r - 2];
+  int64_t& sc = op.strides[r - 1];
+  if (rows == 1 && cols == 1) {
+    sr = 1, sc = 1;
+  } else if (cols == 1) {
+    sc = 1;
+    if (sr < 1) return false;
+  } else if (rows == 1) {
+    if (sc == 1) {
+      sr = cols;
+    } else if (sc >= 1) {
+      sr = 1;
+    } else {
+      return false;
+    }
+  } else {
+    const bool row_major = sc == 1 && sr >= cols;
+    const bool col_major = sr == 1 && sc >= rows;
+    if (!row_major && !col_major) return false;
+  }
+  int64_t span = std::max(sr * (rows - 1) + sc * (cols - 1) + 1, int64_t{1});
+  for (int64_t i = r - 3; i >= 0; --i) {
+    if (op.strides[i] == 0) op.dims[i] = 1;
+    if (op.dims[i] == 1) op.strides[i] = span;
+    if (op.strides[i] < 0) return false;
+    span = std::max(span, op.strides[i] * (op.dims[i] - 1) + span);
+  }
+  return true;
+}
+
+Operand contiguous_operand(const Tensor& t, bool trans, int64_t rank) {
+  Tensor c = (trans ? t.transpose(-1, -2) : t).contiguous();
+  Operand op = make_operand(c, false, rank);
+  normalize(op);
+  return op;
+}
+
+// Folds the batch dims of a row-major `a` into its rows when `b` has no batch: [.., M, K] -> [B*M, K].
+bool fold_batch_into_rows(Operand& a, const Operand& b) {
+  const int64_t r = static_cast<int64_t>(a.dims.size());
+  if (r == 2) return false;
+  for (int64_t i = 0; i < r - 2; ++i)
+    if (b.dims[i] != 1) return false;
+  if (a.strides[r - 1] != 1) return false;
+  const int64_t lda = a.strides[r - 2];
+  int64_t rows = a.dims[r - 2], expected = lda * rows;
+  for (int64_t i = r - 3; i >= 0; --i) {
+    if (a.dims[i] == 1) continue;
+    if (a.strides[i] != expected) return false;
+    rows *= a.dims[i];
+    expected *= a.dims[i];
+  }
+  a.dims = {rows, a.dims[r - 1]};
+  a.strides = {lda, 1};
+  return true;
+}
+
+struct MatmulEntry {
+  dnnl::matmul::primitive_desc pd;
+  dnnl::matmul prim;
+  bool reference = false;
+};
+
+memory::data_type dnnl_type(DType t) { return t == DType::bf16 ? memory::data_type::bf16 : memory::data_type::f32; }
+
+std::shared_ptr<const MatmulEntry> get_matmul(const Operand& a, const Operand& b, const Shape& dst_dims, bool with_bias,
+                                              bool with_scale) {
+  const DType dt = a.keep.dtype();
+  dnnl_ctx::PrimitiveKey key("matmul");
+  key.add(a.dims).add(a.strides).add(b.dims).add(b.strides).add(dst_dims);
+  key.add(static_cast<int64_t>(dt)).add(with_bias ? 1 : 0).add(with_scale ? 1 : 0);
+  return dnnl_ctx::cached_primitive<MatmulEntry>(key, [&] {
+    const memory::desc a_md(to_dims(a.dims), dnnl_type(dt), to_dims(a.strides));
+    const memory::desc b_md(to_dims(b.dims), dnnl_type(dt), to_dims(b.strides));
+    const memory::desc c_md(to_dims(dst_dims), memory::data_type::f32, to_dims(contiguous_strides(dst_dims)));
+    dnnl::primitive_attr attr;
+    if (with_scale) attr.set_output_scales(0, {DNNL_RUNTIME_F32_VAL});
+    dnnl::matmul::primitive_desc pd = [&] {
+      if (!with_bias) return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), attr, dnnl_ctx::cpu_engine());
+      Shape bias_dims(dst_dims.size(), 1);
+      bias_dims.back() = dst_dims.back();
+      const memory::desc bias_md(to_dims(bias_dims), memory::data_type::f32, to_dims(contiguous_strides(bias_dims)));
+      return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, bias_md, c_md), attr, dnnl_ctx::cpu_engine());
+    }();
+    return MatmulEntry{pd, dnnl::matmul(pd), dnnl_ctx::is_reference_impl(pd)};
+  });
+}
+
+void check_operand(const Tensor& t, const char* name) {
+  if (!t.defined()) throw std::invalid_argument(fmt::format("matmul: {} is undefined", name));
+  if (t.dtype() != DType::f32 && t.dtype() != DType::bf16)
+    throw std::invalid_argument(fmt::format("matmul: {} must be f32 or bf16, got {}", name, dtype_name(t.dtype())));
+  if (t.dim() < 2)
+    throw std::invalid_argument(fmt::format("matmul: {} must have at least 2 dims ([..., rows, cols]), got shape {}; "
+                                            "unsqueeze a vector first",
+                                            name, shape_str(t.shape())));
+}
+
+}  // namespace
+
+Tensor matmul_nograd(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool trans_b, const float* bias, float scale) {
+  check_operand(a_in, "a");
+  check_operand(b_in, "b");
+  Tensor a_t = a_in.detach(), b_t = b_in.detach();
+  if (effective_matmul_precision() == MatmulPrecision::bf16) {
+    a_t = a_t.to(DType::bf16);
+    b_t = b_t.to(DType::bf16);
+  } else if (a_t.dtype() != b_t.dtype()) {
+    a_t = a_t.to(DType::f32);
+    b_t = b_t.to(DType::f32);
+  }
+  const int64_t rank = std::max(a_t.dim(), b_t.dim());
+  Operand a = make_operand(a_t, trans_a, rank);
+  Operand b = make_operand(b_t, trans_b, rank);
+  const int64_t m = a.dims[rank - 2], k = a.dims[rank - 1], n = b.dims[rank - 1];
+  if (b.dims[rank - 2] != k)
+    throw std::invalid_argument(fmt::format("matmul: inner dims differ: a{} {} x b{} {} (K = {} vs {})",
+                                            trans_a ? "^T" : "", shape_str(a_in.shape()), trans_b ? "^T" : "",
+                                            shape_str(b_in.shape()), k, b.dims[rank - 2]));
+  Shape a_batch(a.dims.begin(), a.dims.end() - 2), b_batch(b.dims.begin(), b.dims.end() - 2);
+  Shape dst_dims = broadcast_shapes(a_batch, b_batch, "matmul (batch dims)");
+  dst_dims.push_back(m);
+  dst_dims.push_back(n);
+  Tensor dst = Tensor::empty(dst_dims);
+  if (dst.numel() == 0) return dst;
+  if (k == 0) {
+    float* d = dst.data<float>();
+    for (int64_t i = 0; i < dst.numel(); ++i) d[i] = bias ? bias[i % n] : 0.f;
+    return dst;
+  }
+
+  if (!normalize(a)) a = contiguous_operand(a_t, trans_a, rank);
+  if (!normalize(b)) b = contiguous_operand(b_t, trans_b, rank);
+  for (int64_t i = 0; i < rank - 2; ++i) {
+    if (dst_dims[i] > 1 && a.dims[i] == 1 && b.dims[i] == 1) {  // both sides expanded (stride 0): materialise a
+      a = contiguous_operand(a_t, trans_a, rank);
+      break;
+    }
+  }
+  Shape run_dims = dst_dims;
+  if (fold_batch_into_rows(a, b)) {
+    b.dims = {b.dims[rank - 2], b.dims[rank - 1]};
+    b.strides = {b.strides[rank - 2], b.strides[rank - 1]};
+    run_dims = {a.dims[0], n};
+  }
+  std::shared_ptr<const MatmulEntry> entry = get_matmul(a, b, run_dims, bias != nullptr, scale != 1.f);
+  if (entry->reference && !(a_t.is_contiguous() && b_t.is_contiguous() && !trans_a && !trans_b)) {
+    // oneDNN has only its slow reference kernel for these strides: multiply plain copies instead.
+    return matmul_nograd((trans_a ? a_t.transpose(-1, -2) : a_t).contiguous(),
+                         (trans_b ? b_t.transpose(-1, -2) : b_t).contiguous(), false, false, bias, scale);
+  }
+
+  const dnnl::engine& eng = dnnl_ctx::cpu_engine();
+  const std::size_t es = dtype_size(a_t.dtype());
+  auto ptr = [es](const Tensor& t) {
+    return static_cast<void*>(static_cast<char*>(t.impl()->storage->data) + t.offset() * static_cast<int64_t>(es));
+  };
+  std::unordered_map<int, memory> args;
+  args.emplace(DNNL_ARG_SRC, memory(entry->pd.src_desc(), eng, ptr(a.keep)));
+  args.emplace(DNNL_ARG_WEIGHTS, memory(entry->pd.weights_desc(), eng, ptr(b.keep)));
+  args.emplace(DNNL_ARG_DST, memory(entry->pd.dst_desc(), eng, dst.data<float>()));
+  if (bias) args.emplace(DNNL_ARG_BIAS, memory(entry->pd.bias_desc(), eng, const_cast<float*>(bias)));
+  if (scale != 1.f) {
+    const memory::desc scale_md({1}, memory::data_type::f32, memory::format_tag::x);
+    args.emplace(DNNL_ARG_ATTR_OUTPUT_SCALES, memory(scale_md, eng, &scale));
+  }
+  dnnl::stream& s = dnnl_ctx::cpu_stream();
+  entry->prim.execute(s, args);
+  s.wait();
+  return dst;
+}
+
+}  // namespace datamux::detail
+
+namespace datamux::ops {
+
+using detail::matmul_nograd;
+using detail::sum_to;
+
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
+  detail::check_f32(a, "matmul", "a");
+  detail::check_f32(b, "matmul", "b");
+  Tensor out = matmul_nograd(a, b, trans_a, trans_b);
+  if (!grad_enabled() || !any_requires_grad({a, b})) return out;
+  Tensor ka = a.detach(), kb = b.detach();
+  record(out, {a, b},
+         [a, b, ka, kb, trans_a, trans_b](const Tensor& g) {
+           if (a.requires_grad()) {
+             // C = op(A) op(B): d op(A) = dC op(B)^T; with trans_a, dA = (dC op(B)^T)^T = op(B) dC^T.
+             Tensor ga = !trans_a ? matmul_nograd(g, kb, false, !trans_b) : matmul_nograd(kb, g, trans_b, true);
+             accumulate_grad(a, sum_to(ga, a.shape()));
+           }
+           if (b.requires_grad()) {
+             const int64_t n = g.size(-1);
+             Shape a_batch(a.shape().begin(), a.shape().end() - 2);
+             Shape g_batch(g.shape().begin(), g.shape().end() - 2);
+             const bool b_unbatched = shape_numel(Shape(b.shape().begin(), b.shape().end() - 2)) == 1;
+             Tensor gb;
+             if (b_unbatched && !trans_a && a_batch == g_batch && !g_batch.empty()) {
+               // B shared by every batch entry: one GEMM over all rows instead of a batch then a sum.
+               Tensor a2 = ka.reshape({-1, ka.size(-1)}), g2 = g.reshape({-1, n});
+               gb = (!trans_b ? matmul_nograd(a2, g2, true, false) : matmul_nograd(g2, a2, true, false)).reshape(b.shape());
+             } else {
+               // d op(B) = op(A)^T dC; with trans_b, dB = dC^T op(A).
+               gb = !trans_b ? matmul_nograd(ka, g, !trans_a, false) : matmul_nograd(g, ka, true, trans_a);
+               gb = sum_to(gb, b.shape());
+             }
+             accumulate_grad(b, gb);
+           }
+         },
+         "matmul");
+  return out;
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  detail::check_f32(x, "linear", "x");
+  detail::check_f32(weight, "linear", "weight");
+  if (weight.dim() != 2)
+    throw std::invalid_argument(fmt::format("linear: weight must be [out, in], got shape {}", shape_str(weight.shape())));
+  if (x.dim() < 1 || x.size(-1) != weight.size(1))
+    throw std::invalid_argument(fmt::format("linear: x {} has {} features but weight {} expects {} (last dim of x must be `in`)",
+                                            shape_str(x.shape()), x.dim() < 1 ? 0 : x.size(-1),
+                                            shape_str(weight.shape()), weight.size(1)));
+  const int64_t in = weight.size(1), out_features = weight.size(0);
+  Tensor kb;
+  if (bias.defined()) {
+    detail::check_f32(bias, "linear", "bias");
+    if (bias.shape() != Shape{out_features})
+      throw std::invalid_argument(fmt::format("linear: bias must be [{}] (weight is {}), got {}", out_features,
+                                              shape_str(weight.shape()), shape_str(bias.shape())));
+    kb = bias.detach().contiguous();
+  }
+  Tensor x2 = x.dim() == 2 ? x.detach() : x.detach().reshape({-1, in});
+  Tensor kw = weight.detach();
+  Tensor y2 = matmul_nograd(x2, kw, false, true, kb.defined() ? kb.data<float>() : nullptr);
+  Shape out_shape(x.shape().begin(), x.shape().end() - 1);
+  out_shape.push_back(out_features);
+  Tensor y = x.dim() == 2 ? y2 : y2.reshape(out_shape);
+  if (!grad_enabled() || !any_requires_grad({x, weight, bias})) return y;
+  record(y, {x, weight, bias},
+         [x, weight, bias, x2, kw, out_features](const Tensor& g) {
+           Tensor g2 = g.dim() == 2 ? g : g.reshape({-1, out_features});
+           if (x.requires_grad()) accumulate_grad(x, matmul_nograd(g2, kw, false, false).reshape(x.shape()));
+           if (weight.requires_grad()) accumulate_grad(weight, matmul_nograd(g2, x2, true, false));
+           if (bias.defined() && bias.requires_grad()) accumulate_grad(bias, ops::sum(g2, {0}));
+         },
+         "linear");
+  return y;
+}
+
+}  // namespace datamux::ops
