@@ -1,14 +1,18 @@
 // ops::conv2d on cached oneDNN convolution primitives: forward, backward-data and backward-weights (with
 // the bias gradient), the backward descriptors built with the forward one as their hint.
 //
-// Tensors stay in plain NCHW / OIHW: at the LeNet-sized layers datamux trains, oneDNN's GEMM-based
-// kernels on plain layouts are as fast as blocked layouts once the reorders to and from them are paid.
+// Tensors are plain NCHW / OIHW at the op boundary, but the primitives pick their own layouts
+// (format_tag::any) and we reorder in and out: measured at LeNet sizes (batch 64, 28x28, 1-16 channels)
+// oneDNN's blocked JIT kernels plus the reorders take 40-60% of the time of its GEMM kernels on plain
+// layouts (bench/bench_conv_attention.cpp). Reorders are cached with their primitive, and forward keeps
+// the reordered input and weights for the backward pass when the layouts agree.
 #include <datamux/core/dnnl_context.hpp>
 #include <datamux/core/tensor_util.hpp>
 #include <datamux/ops.hpp>
 
 #include <fmt/format.h>
 
+#include <optional>
 #include <stdexcept>
 
 namespace datamux::ops {
@@ -27,66 +31,125 @@ struct ConvShape {
     k.add(src).add(weights).add(stride).add(padding).add(bias ? 1 : 0).add(extra);
     return k;
   }
-  memory::desc md(const Shape& dims) const {
+  static memory::desc any(const Shape& dims) { return memory::desc(to_dims(dims), memory::data_type::f32, memory::format_tag::any); }
+  static memory::desc plain(const Shape& dims) {
     return memory::desc(to_dims(dims), memory::data_type::f32, dims.size() == 4 ? memory::format_tag::nchw : memory::format_tag::x);
   }
+  memory::desc bias_md() const { return plain({weights[0]}); }
   memory::dims strides() const { return {stride, stride}; }
   memory::dims pads() const { return {padding, padding}; }
 };
 
-struct ConvFwd {
-  dnnl::convolution_forward::primitive_desc pd;
-  dnnl::convolution_forward prim;
+// One primitive argument: our plain layout, the layout the primitive chose, and the cached reorder
+// between them (none when they agree).
+struct Arg {
+  memory::desc plain, want;
+  std::optional<dnnl::reorder> reorder;
+
+  Arg(const memory::desc& plain_md, const memory::desc& want_md, bool input) : plain(plain_md), want(want_md) {
+    if (plain == want) return;
+    const dnnl::engine& eng = dnnl_ctx::cpu_engine();
+    reorder = input ? dnnl::reorder(dnnl::reorder::primitive_desc(eng, plain, eng, want))
+                    : dnnl::reorder(dnnl::reorder::primitive_desc(eng, want, eng, plain));
+  }
 };
-struct ConvBwdData {
-  dnnl::convolution_backward_data::primitive_desc pd;
-  dnnl::convolution_backward_data prim;
+
+// Data in some layout, with the scratch buffer that holds it when it is not the caller's tensor.
+struct Held {
+  memory mem;
+  std::shared_ptr<Storage> scratch;
 };
-struct ConvBwdWeights {
-  dnnl::convolution_backward_weights::primitive_desc pd;
-  dnnl::convolution_backward_weights prim;
-};
-
-std::shared_ptr<const ConvFwd> conv_fwd(const ConvShape& s, bool training) {
-  return dnnl_ctx::cached_primitive<ConvFwd>(s.key("conv2d_fwd", training), [&] {
-    const auto prop = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
-    auto d = s.bias ? dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, s.md(s.src), s.md(s.weights),
-                                                      s.md({s.weights[0]}), s.md(s.dst), s.strides(), s.pads(), s.pads())
-                    : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, s.md(s.src), s.md(s.weights),
-                                                      s.md(s.dst), s.strides(), s.pads(), s.pads());
-    dnnl::convolution_forward::primitive_desc pd(d, dnnl_ctx::cpu_engine());
-    return ConvFwd{pd, dnnl::convolution_forward(pd)};
-  });
-}
-
-std::shared_ptr<const ConvBwdData> conv_bwd_data(const ConvShape& s) {
-  return dnnl_ctx::cached_primitive<ConvBwdData>(s.key("conv2d_bwd_data"), [&] {
-    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, s.md(s.src), s.md(s.weights), s.md(s.dst),
-                                            s.strides(), s.pads(), s.pads());
-    dnnl::convolution_backward_data::primitive_desc pd(d, dnnl_ctx::cpu_engine(), conv_fwd(s, true)->pd);
-    return ConvBwdData{pd, dnnl::convolution_backward_data(pd)};
-  });
-}
-
-std::shared_ptr<const ConvBwdWeights> conv_bwd_weights(const ConvShape& s) {
-  return dnnl_ctx::cached_primitive<ConvBwdWeights>(s.key("conv2d_bwd_weights"), [&] {
-    auto d = s.bias ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, s.md(s.src), s.md(s.weights),
-                                                               s.md({s.weights[0]}), s.md(s.dst), s.strides(), s.pads(), s.pads())
-                    : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, s.md(s.src), s.md(s.weights),
-                                                               s.md(s.dst), s.strides(), s.pads(), s.pads());
-    dnnl::convolution_backward_weights::primitive_desc pd(d, dnnl_ctx::cpu_engine(), conv_fwd(s, true)->pd);
-    return ConvBwdWeights{pd, dnnl::convolution_backward_weights(pd)};
-  });
-}
-
-memory mem(const memory::desc& md, const Tensor& t) {
-  return memory(md, dnnl_ctx::cpu_engine(), const_cast<float*>(t.data<float>()));
-}
 
 void run(const dnnl::primitive& p, const std::unordered_map<int, memory>& args) {
   dnnl::stream& s = dnnl_ctx::cpu_stream();
   p.execute(s, args);
   s.wait();
+}
+
+void reorder_run(const dnnl::reorder& r, const memory& from, const memory& to) {
+  dnnl::stream& s = dnnl_ctx::cpu_stream();
+  r.execute(s, const_cast<memory&>(from), const_cast<memory&>(to));
+  s.wait();
+}
+
+// Plain data `p` as the primitive wants it (reordered into a scratch buffer if needed).
+Held input(const Arg& a, const float* p) {
+  memory user(a.plain, dnnl_ctx::cpu_engine(), const_cast<float*>(p));
+  if (!a.reorder) return {user, nullptr};
+  auto scratch = std::make_shared<Storage>(a.want.get_size());
+  memory m(a.want, dnnl_ctx::cpu_engine(), scratch->data);
+  reorder_run(*a.reorder, user, m);
+  return {m, scratch};
+}
+
+// Where the primitive writes an output that must end up plain in `p`; call `finish` after running.
+Held output(const Arg& a, float* p) {
+  if (!a.reorder) return {memory(a.plain, dnnl_ctx::cpu_engine(), p), nullptr};
+  auto scratch = std::make_shared<Storage>(a.want.get_size());
+  return {memory(a.want, dnnl_ctx::cpu_engine(), scratch->data), scratch};
+}
+
+void finish(const Arg& a, const Held& h, float* p) {
+  if (a.reorder) reorder_run(*a.reorder, h.mem, memory(a.plain, dnnl_ctx::cpu_engine(), p));
+}
+
+struct ConvFwd {
+  dnnl::convolution_forward::primitive_desc pd;
+  dnnl::convolution_forward prim;
+  Arg src, weights, dst;
+};
+struct ConvBwdData {
+  dnnl::convolution_backward_data::primitive_desc pd;
+  dnnl::convolution_backward_data prim;
+  Arg diff_dst, weights, diff_src;
+};
+struct ConvBwdWeights {
+  dnnl::convolution_backward_weights::primitive_desc pd;
+  dnnl::convolution_backward_weights prim;
+  Arg diff_dst, src, diff_weights;
+};
+
+std::shared_ptr<const ConvFwd> conv_fwd(const ConvShape& s, bool training) {
+  return dnnl_ctx::cached_primitive<ConvFwd>(s.key("conv2d_fwd", training), [&] {
+    const auto prop = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+    const auto alg = dnnl::algorithm::convolution_direct;
+    auto d = s.bias ? dnnl::convolution_forward::desc(prop, alg, s.any(s.src), s.any(s.weights), s.bias_md(), s.any(s.dst),
+                                                      s.strides(), s.pads(), s.pads())
+                    : dnnl::convolution_forward::desc(prop, alg, s.any(s.src), s.any(s.weights), s.any(s.dst), s.strides(),
+                                                      s.pads(), s.pads());
+    dnnl::convolution_forward::primitive_desc pd(d, dnnl_ctx::cpu_engine());
+    return ConvFwd{pd, dnnl::convolution_forward(pd), Arg(s.plain(s.src), pd.src_desc(), true),
+                   Arg(s.plain(s.weights), pd.weights_desc(), true), Arg(s.plain(s.dst), pd.dst_desc(), false)};
+  });
+}
+
+std::shared_ptr<const ConvBwdData> conv_bwd_data(const ConvShape& s) {
+  return dnnl_ctx::cached_primitive<ConvBwdData>(s.key("conv2d_bwd_data"), [&] {
+    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, s.any(s.src), s.any(s.weights), s.any(s.dst),
+                                            s.strides(), s.pads(), s.pads());
+    dnnl::convolution_backward_data::primitive_desc pd(d, dnnl_ctx::cpu_engine(), conv_fwd(s, true)->pd);
+    return ConvBwdData{pd, dnnl::convolution_backward_data(pd), Arg(s.plain(s.dst), pd.diff_dst_desc(), true),
+                       Arg(s.plain(s.weights), pd.weights_desc(), true), Arg(s.plain(s.src), pd.diff_src_desc(), false)};
+  });
+}
+
+std::shared_ptr<const ConvBwdWeights> conv_bwd_weights(const ConvShape& s) {
+  return dnnl_ctx::cached_primitive<ConvBwdWeights>(s.key("conv2d_bwd_weights"), [&] {
+    const auto alg = dnnl::algorithm::convolution_direct;
+    auto d = s.bias ? dnnl::convolution_backward_weights::desc(alg, s.any(s.src), s.any(s.weights), s.bias_md(), s.any(s.dst),
+                                                               s.strides(), s.pads(), s.pads())
+                    : dnnl::convolution_backward_weights::desc(alg, s.any(s.src), s.any(s.weights), s.any(s.dst), s.strides(),
+                                                               s.pads(), s.pads());
+    dnnl::convolution_backward_weights::primitive_desc pd(d, dnnl_ctx::cpu_engine(), conv_fwd(s, true)->pd);
+    return ConvBwdWeights{pd, dnnl::convolution_backward_weights(pd), Arg(s.plain(s.dst), pd.diff_dst_desc(), true),
+                          Arg(s.plain(s.src), pd.src_desc(), true), Arg(s.plain(s.weights), pd.diff_weights_desc(), false)};
+  });
+}
+
+// `held` if it is already in the layout `a` wants, else plain `p` brought into it.
+Held reuse_or_input(const Arg& a, const Held& held, const float* p) {
+  if (held.mem && held.mem.get_desc() == a.want) return held;
+  return input(a, p);
 }
 
 }  // namespace
@@ -121,35 +184,43 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
   Tensor kx = x.detach().contiguous(), kw = weight.detach().contiguous();
   Tensor kb = bias.defined() ? bias.detach().contiguous() : Tensor();
   auto fwd = conv_fwd(s, training);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, mem(fwd->pd.src_desc(), kx)},
-                                       {DNNL_ARG_WEIGHTS, mem(fwd->pd.weights_desc(), kw)},
-                                       {DNNL_ARG_DST, mem(fwd->pd.dst_desc(), out)}};
-  if (kb.defined()) args.emplace(DNNL_ARG_BIAS, mem(fwd->pd.bias_desc(), kb));
+  Held src = input(fwd->src, kx.data<float>());
+  Held wei = input(fwd->weights, kw.data<float>());
+  Held dst = output(fwd->dst, out.data<float>());
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src.mem}, {DNNL_ARG_WEIGHTS, wei.mem}, {DNNL_ARG_DST, dst.mem}};
+  if (kb.defined()) args.emplace(DNNL_ARG_BIAS, memory(s.bias_md(), dnnl_ctx::cpu_engine(), kb.data<float>()));
   run(fwd->prim, args);
+  finish(fwd->dst, dst, out.data<float>());
   if (!training) return out;
   record(out, {x, weight, bias},
-         [x, weight, bias, kx, kw, s](const Tensor& g_in) {
+         [x, weight, bias, kx, kw, s, src, wei](const Tensor& g_in) {
            Tensor g = g_in.contiguous();
+           Held diff_dst;
            if (x.requires_grad()) {
              auto bwd = conv_bwd_data(s);
              Tensor gx = Tensor::empty(s.src);
-             run(bwd->prim, {{DNNL_ARG_DIFF_DST, mem(bwd->pd.diff_dst_desc(), g)},
-                             {DNNL_ARG_WEIGHTS, mem(bwd->pd.weights_desc(), kw)},
-                             {DNNL_ARG_DIFF_SRC, mem(bwd->pd.diff_src_desc(), gx)}});
+             diff_dst = input(bwd->diff_dst, g.data<float>());
+             Held diff_src = output(bwd->diff_src, gx.data<float>());
+             run(bwd->prim, {{DNNL_ARG_DIFF_DST, diff_dst.mem},
+                             {DNNL_ARG_WEIGHTS, reuse_or_input(bwd->weights, wei, kw.data<float>()).mem},
+                             {DNNL_ARG_DIFF_SRC, diff_src.mem}});
+             finish(bwd->diff_src, diff_src, gx.data<float>());
              accumulate_grad(x, gx);
            }
            if (weight.requires_grad() || (bias.defined() && bias.requires_grad())) {
              auto bwd = conv_bwd_weights(s);
              Tensor gw = Tensor::empty(s.weights);
-             std::unordered_map<int, memory> a{{DNNL_ARG_DIFF_DST, mem(bwd->pd.diff_dst_desc(), g)},
-                                               {DNNL_ARG_SRC, mem(bwd->pd.src_desc(), kx)},
-                                               {DNNL_ARG_DIFF_WEIGHTS, mem(bwd->pd.diff_weights_desc(), gw)}};
+             Held diff_w = output(bwd->diff_weights, gw.data<float>());
+             std::unordered_map<int, memory> a{{DNNL_ARG_DIFF_DST, reuse_or_input(bwd->diff_dst, diff_dst, g.data<float>()).mem},
+                                               {DNNL_ARG_SRC, reuse_or_input(bwd->src, src, kx.data<float>()).mem},
+                                               {DNNL_ARG_DIFF_WEIGHTS, diff_w.mem}};
              Tensor gb;
              if (s.bias) {
                gb = Tensor::empty({s.weights[0]});
-               a.emplace(DNNL_ARG_DIFF_BIAS, mem(bwd->pd.diff_bias_desc(), gb));
+               a.emplace(DNNL_ARG_DIFF_BIAS, memory(s.bias_md(), dnnl_ctx::cpu_engine(), gb.data<float>()));
              }
              run(bwd->prim, a);
+             finish(bwd->diff_weights, diff_w, gw.data<float>());
              accumulate_grad(weight, gw);
              if (s.bias) accumulate_grad(bias, gb);
            }
