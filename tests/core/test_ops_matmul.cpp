@@ -6,7 +6,10 @@
 #include <datamux/ops.hpp>
 #include <gradcheck.hpp>
 
+#include <fstream>
 #include <stdexcept>
+#include <string>
+#include <thread>
 
 using namespace datamux;
 using datamux::testing::expect_close;
@@ -268,6 +271,26 @@ TEST(Matmul, RepeatedShapeCreatesNoNewPrimitive) {
   EXPECT_EQ(dnnl_ctx::primitive_cache_stats().misses, after.misses + 1);
 }
 
+TEST(Matmul, ConcurrentCallsShareTheCacheSafely) {
+  // Several threads create and use primitives for fresh and shared shapes at once.
+  std::vector<std::thread> threads;
+  std::vector<int> ok(6, 0);
+  for (int t = 0; t < 6; ++t)
+    threads.emplace_back([t, &ok] {
+      Rng rng(100 + t);
+      bool good = true;
+      for (int i = 0; i < 20; ++i) {
+        const int64_t m = 3 + (i + t) % 5, k = 9 + i % 3;
+        Tensor a = Tensor::randn({2, m, k}, rng), b = Tensor::randn({k, 4}, rng);
+        std::vector<float> got = ops::matmul(a, b).to_vector(), want = naive_matmul(a, b).to_vector();
+        for (std::size_t j = 0; j < got.size(); ++j) good = good && std::fabs(got[j] - want[j]) < 1e-4f + 1e-4f * std::fabs(want[j]);
+      }
+      ok[static_cast<std::size_t>(t)] = good ? 1 : 0;
+    });
+  for (std::thread& th : threads) th.join();
+  for (int t = 0; t < 6; ++t) EXPECT_EQ(ok[static_cast<std::size_t>(t)], 1) << "thread " << t;
+}
+
 TEST(Matmul, BadShapesThrowClearErrors) {
   Tensor a = Tensor::zeros({3, 4}), b = Tensor::zeros({5, 2});
   try {
@@ -282,4 +305,91 @@ TEST(Matmul, BadShapesThrowClearErrors) {
   EXPECT_THROW(ops::linear(Tensor::zeros({3, 4}), Tensor::zeros({2, 5})), std::invalid_argument);
   EXPECT_THROW(ops::linear(Tensor::zeros({3, 4}), Tensor::zeros({2, 4}), Tensor::zeros({3})), std::invalid_argument);
   EXPECT_THROW(ops::linear(Tensor::zeros({3, 4}), Tensor::zeros({8})), std::invalid_argument);
+}
+
+// ---------------------------------------------------------------- CPU features and bf16 precision
+
+namespace {
+
+// The flags the kernel reports for this CPU (Linux), to cross-check our cpuid decoding.
+std::string cpuinfo_flags() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("flags", 0) == 0) return line + " ";
+  return "";
+}
+
+bool has_flag(const std::string& flags, const std::string& name) { return flags.find(" " + name + " ") != std::string::npos; }
+
+struct PrecisionGuard {
+  explicit PrecisionGuard(MatmulPrecision p) { set_matmul_precision(p); }
+  ~PrecisionGuard() { set_matmul_precision(MatmulPrecision::f32); }
+};
+
+}  // namespace
+
+TEST(CpuFeatures, AgreeWithTheKernelsFlags) {
+  const std::string flags = cpuinfo_flags();
+  ASSERT_FALSE(flags.empty()) << "no flags line in /proc/cpuinfo";
+  const CpuFeatures& f = cpu_features();
+  EXPECT_EQ(f.avx512f, has_flag(flags, "avx512f"));
+  EXPECT_EQ(f.avx512_bf16, has_flag(flags, "avx512_bf16"));
+  EXPECT_EQ(f.amx_bf16, has_flag(flags, "amx_bf16"));
+  EXPECT_EQ(bf16_matmul_is_fast(), f.avx512_bf16 || f.amx_bf16);
+  EXPECT_FALSE(cpu_features_string().empty());
+}
+
+TEST(MatmulPrecisionSwitch, Bf16OnlyWhereFast) {
+  EXPECT_EQ(effective_matmul_precision(), MatmulPrecision::f32);
+  PrecisionGuard guard(MatmulPrecision::bf16);
+  EXPECT_EQ(matmul_precision(), MatmulPrecision::bf16);
+  EXPECT_EQ(effective_matmul_precision(), bf16_matmul_is_fast() ? MatmulPrecision::bf16 : MatmulPrecision::f32);
+}
+
+TEST(MatmulPrecisionSwitch, ToBf16RoundsStridedInput) {
+  Tensor t = Tensor::from_vector({1.f, 1.00390625f, 3.14159f, -2.5f, 65504.f, 1e-3f}, {2, 3}).transpose(0, 1);
+  Tensor h = detail::to_bf16(t);
+  EXPECT_EQ(h.dtype(), DType::bf16);
+  EXPECT_EQ(h.shape(), (Shape{3, 2}));
+  // bf16 keeps 8 significant bits: 1 + 2^-8 ties to even (1), pi -> 3.140625, 65504 -> 65536, 1e-3 -> 0x3a83.
+  EXPECT_EQ(h.to_vector(), (std::vector<float>{1.f, -2.5f, 1.f, 65536.f, 3.140625f, 0.00099945068359375f}));
+}
+
+TEST(MatmulPrecisionSwitch, Bf16ResultsAreCloseToF32) {
+  Rng rng(40);
+  Tensor a = Tensor::randn({3, 16, 64}, rng), b = Tensor::randn({64, 24}, rng);
+  Tensor x = Tensor::randn({2, 8, 64}, rng), w = Tensor::randn({32, 64}, rng), bias = Tensor::randn({32}, rng);
+  Tensor ref_mm = ops::matmul(a, b), ref_lin = ops::linear(x, w, bias);
+  PrecisionGuard guard(MatmulPrecision::bf16);
+  Tensor mm = ops::matmul(a, b), lin = ops::linear(x, w, bias);
+  // Inputs rounded to 8 bits: errors of a 64-term dot product of N(0,1) values stay well under 0.25.
+  expect_close(mm, ref_mm, 0.25f, 1e-2f);
+  expect_close(lin, ref_lin, 0.25f, 1e-2f);
+  if (bf16_matmul_is_fast()) {
+    EXPECT_NE(mm.to_vector(), ref_mm.to_vector()) << "bf16 precision requested on a bf16 CPU but results equal f32";
+    // The same products on inputs pre-rounded to bf16 in f32 are (near) exact: only accumulation order differs.
+    NoGradGuard ng;
+    set_matmul_precision(MatmulPrecision::f32);
+    Tensor rounded = ops::matmul(detail::to_bf16(a).to(DType::f32), detail::to_bf16(b).to(DType::f32));
+    set_matmul_precision(MatmulPrecision::bf16);
+    expect_close(mm, rounded, 1e-4f, 1e-4f);
+  } else {
+    EXPECT_EQ(mm.to_vector(), ref_mm.to_vector());
+  }
+}
+
+TEST(MatmulPrecisionSwitch, Bf16LinearGradientsTrackF32) {
+  Rng rng(41);
+  Tensor x = Tensor::randn({4, 6, 32}, rng).set_requires_grad();
+  Tensor w = Tensor::randn({16, 32}, rng).set_requires_grad();
+  Tensor b = Tensor::randn({16}, rng).set_requires_grad();
+  weighted_sum(ops::linear(x, w, b)).backward();
+  Tensor gx = x.grad().clone(), gw = w.grad().clone(), gb = b.grad().clone();
+  x.zero_grad(), w.zero_grad(), b.zero_grad();
+  PrecisionGuard guard(MatmulPrecision::bf16);
+  weighted_sum(ops::linear(x, w, b)).backward();
+  expect_close(x.grad(), gx, 0.1f, 2e-2f);
+  expect_close(w.grad(), gw, 0.5f, 2e-2f);
+  expect_close(b.grad(), gb, 1e-4f, 1e-4f);  // the bias gradient is a plain f32 sum
 }

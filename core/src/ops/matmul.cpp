@@ -2,6 +2,8 @@
 //
 // oneDNN 2.6 has no matmul backward, so gradients are forward matmuls on transposed views:
 // dA = dC op(B)^T and dB = op(A)^T dC, summed over the batch dims an operand was broadcast along.
+// With set_matmul_precision(bf16) on a CPU with fast bf16, inputs are rounded to bf16 by a cached oneDNN
+// reorder (linear converts x and W once and reuses them in backward) and accumulated in f32.
 #include <datamux/core/cpu_features.hpp>
 #include <datamux/core/dnnl_context.hpp>
 #include <datamux/core/matmul_kernel.hpp>
@@ -13,6 +15,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 namespace datamux {
@@ -159,15 +162,48 @@ void check_operand(const Tensor& t, const char* name) {
                                             name, shape_str(t.shape())));
 }
 
+struct ReorderEntry {
+  memory::desc from, to;
+  std::optional<dnnl::reorder> prim;  // none when oneDNN cannot read these strides
+};
+
 }  // namespace
+
+Tensor to_bf16(const Tensor& t) {
+  if (t.dtype() == DType::bf16) return t;
+  check_f32(t, "to_bf16", "t");
+  Tensor out = Tensor::empty(t.shape(), DType::bf16);
+  if (t.numel() == 0) return out;
+  if (t.dim() == 0) return t.to(DType::bf16);
+  dnnl_ctx::PrimitiveKey key("reorder_f32_bf16");
+  key.add(t.shape()).add(t.strides());
+  auto entry = dnnl_ctx::cached_primitive<ReorderEntry>(key, [&] {
+    const dnnl::engine& eng = dnnl_ctx::cpu_engine();
+    const memory::desc from(to_dims(t.shape()), memory::data_type::f32, to_dims(t.strides()));
+    const memory::desc to(to_dims(t.shape()), memory::data_type::bf16, to_dims(contiguous_strides(t.shape())));
+    try {
+      return ReorderEntry{from, to, dnnl::reorder(dnnl::reorder::primitive_desc(eng, from, eng, to))};
+    } catch (const dnnl::error&) {
+      return ReorderEntry{from, to, std::nullopt};
+    }
+  });
+  if (!entry->prim) return t.contiguous().to(DType::bf16);
+  const dnnl::engine& eng = dnnl_ctx::cpu_engine();
+  memory from(entry->from, eng, const_cast<float*>(t.data<float>()));
+  memory to(entry->to, eng, out.data<uint16_t>());
+  dnnl::stream& s = dnnl_ctx::cpu_stream();
+  entry->prim->execute(s, from, to);
+  s.wait();
+  return out;
+}
 
 Tensor matmul_nograd(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool trans_b, const float* bias, float scale) {
   check_operand(a_in, "a");
   check_operand(b_in, "b");
   Tensor a_t = a_in.detach(), b_t = b_in.detach();
   if (effective_matmul_precision() == MatmulPrecision::bf16) {
-    a_t = a_t.to(DType::bf16);
-    b_t = b_t.to(DType::bf16);
+    a_t = to_bf16(a_t);
+    b_t = to_bf16(b_t);
   } else if (a_t.dtype() != b_t.dtype()) {
     a_t = a_t.to(DType::f32);
     b_t = b_t.to(DType::f32);
@@ -295,17 +331,23 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   }
   Tensor x2 = x.dim() == 2 ? x.detach() : x.detach().reshape({-1, in});
   Tensor kw = weight.detach();
+  const bool bf16 = effective_matmul_precision() == MatmulPrecision::bf16;
+  if (bf16) {  // convert once here; backward reuses the bf16 copies
+    x2 = detail::to_bf16(x2);
+    kw = detail::to_bf16(kw);
+  }
   Tensor y2 = matmul_nograd(x2, kw, false, true, kb.defined() ? kb.data<float>() : nullptr);
   Shape out_shape(x.shape().begin(), x.shape().end() - 1);
   out_shape.push_back(out_features);
   Tensor y = x.dim() == 2 ? y2 : y2.reshape(out_shape);
   if (!grad_enabled() || !any_requires_grad({x, weight, bias})) return y;
   record(y, {x, weight, bias},
-         [x, weight, bias, x2, kw, out_features](const Tensor& g) {
+         [x, weight, bias, x2, kw, out_features, bf16](const Tensor& g) {
            Tensor g2 = g.dim() == 2 ? g : g.reshape({-1, out_features});
+           if (bias.defined() && bias.requires_grad()) accumulate_grad(bias, ops::sum(g2, {0}));
+           if (bf16 && (x.requires_grad() || weight.requires_grad())) g2 = detail::to_bf16(g2);
            if (x.requires_grad()) accumulate_grad(x, matmul_nograd(g2, kw, false, false).reshape(x.shape()));
            if (weight.requires_grad()) accumulate_grad(weight, matmul_nograd(g2, x2, true, false));
-           if (bias.defined() && bias.requires_grad()) accumulate_grad(bias, ops::sum(g2, {0}));
          },
          "linear");
   return y;

@@ -29,4 +29,8 @@ namespace datamux::detail {
 Tensor matmul_nograd(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const float* bias = nullptr,
                      float scale = 1.f);
 
+/// A contiguous bf16 copy of f32 `t` (any strides), rounded to nearest even by a cached oneDNN reorder.
+/// bf16 input is returned as is.
+Tensor to_bf16(const Tensor& t);
+
 }  // namespace datamux::detail
