@@ -218,6 +218,8 @@ TEST(Linear, NonContiguousInputMatchesNaive) {
   expect_close(ops::linear(x, w, b), naive_linear(x, w, b), 1e-4f, 1e-4f);
   Tensor xs = Tensor::randn({5, 9}, rng).slice(1, 2, 8);  // [5, 6], row stride 9
   expect_close(ops::linear(xs, w, b), naive_linear(xs, w, b), 1e-4f, 1e-4f);
+  Tensor x3 = Tensor::randn({2, 3, 10}, rng).slice(2, 4, 10);  // [2, 3, 6]: rows collapse to a strided [6, 6]
+  expect_close(ops::linear(x3, w, b), naive_linear(x3, w, b), 1e-4f, 1e-4f);
 }
 
 TEST(LinearGrad, ThreeDInputWithBias) {
@@ -235,6 +237,11 @@ TEST(LinearGrad, NonContiguousInputNoBias) {
   expect_gradients_match([&] { return weighted_sum(ops::linear(x.permute({2, 1, 0}), w)); }, {x, w});
   Tensor v = Tensor::randn({5}, rng).set_requires_grad();
   expect_gradients_match([&] { return weighted_sum(ops::linear(v, w)); }, {v, w});
+  Tensor wide = Tensor::randn({2, 3, 8}, rng).set_requires_grad();
+  expect_gradients_match([&] { return weighted_sum(ops::linear(wide.slice(2, 1, 6), w)); }, {wide, w});
+  Tensor batched = Tensor::randn({3, 4, 6}, rng).set_requires_grad();
+  Tensor shared = Tensor::randn({5, 2}, rng).set_requires_grad();
+  expect_gradients_match([&] { return weighted_sum(ops::matmul(batched.slice(2, 1, 6), shared)); }, {batched, shared});
 }
 
 TEST(LinearGrad, OnlyTheTrainableInputsGetGradients) {

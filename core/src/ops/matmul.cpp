@@ -272,6 +272,39 @@ Tensor matmul_nograd(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool 
 }  // namespace datamux::detail
 
 namespace datamux::ops {
+namespace {
+
+// t [..., C] as a detached 2-D [rows, C] matrix: a strided view when the leading dims collapse into one
+// (e.g. a column slice of a 3-D tensor), a contiguous copy otherwise.
+Tensor rows_view(const Tensor& t) {
+  const int64_t r = t.dim(), c = t.shape().back();
+  if (r == 2) return t.detach();
+  int64_t rows = 1, row_stride = -1, expected = -1;
+  bool collapsible = true;
+  for (int64_t i = r - 2; i >= 0; --i) {
+    const int64_t size = t.shape()[i], stride = t.strides()[i];
+    rows *= size;
+    if (size == 1) continue;
+    if (row_stride < 0) {
+      row_stride = stride;
+      expected = stride * size;
+    } else if (stride == expected) {
+      expected *= size;
+    } else {
+      collapsible = false;
+    }
+  }
+  if (!collapsible || row_stride < 0) return t.detach().reshape({-1, c});
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = t.impl()->storage;
+  impl->offset = t.offset();
+  impl->shape = {rows, c};
+  impl->strides = {row_stride, t.strides().back()};
+  impl->dtype = t.dtype();
+  return Tensor(impl);
+}
+
+}  // namespace
 
 using detail::matmul_nograd;
 using detail::sum_to;
@@ -290,14 +323,13 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
              accumulate_grad(a, sum_to(ga, a.shape()));
            }
            if (b.requires_grad()) {
-             const int64_t n = g.size(-1);
              Shape a_batch(a.shape().begin(), a.shape().end() - 2);
              Shape g_batch(g.shape().begin(), g.shape().end() - 2);
              const bool b_unbatched = shape_numel(Shape(b.shape().begin(), b.shape().end() - 2)) == 1;
              Tensor gb;
              if (b_unbatched && !trans_a && a_batch == g_batch && !g_batch.empty()) {
                // B shared by every batch entry: one GEMM over all rows instead of a batch then a sum.
-               Tensor a2 = ka.reshape({-1, ka.size(-1)}), g2 = g.reshape({-1, n});
+               Tensor a2 = rows_view(ka), g2 = rows_view(g);
                gb = (!trans_b ? matmul_nograd(a2, g2, true, false) : matmul_nograd(g2, a2, true, false)).reshape(b.shape());
              } else {
                // d op(B) = op(A)^T dC; with trans_b, dB = dC^T op(A).
@@ -329,7 +361,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                                               shape_str(weight.shape()), shape_str(bias.shape())));
     kb = bias.detach().contiguous();
   }
-  Tensor x2 = x.dim() == 2 ? x.detach() : x.detach().reshape({-1, in});
+  Tensor x2 = x.dim() == 1 ? x.detach().reshape({1, in}) : rows_view(x);
   Tensor kw = weight.detach();
   const bool bf16 = effective_matmul_precision() == MatmulPrecision::bf16;
   if (bf16) {  // convert once here; backward reuses the bf16 copies
@@ -343,7 +375,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   if (!grad_enabled() || !any_requires_grad({x, weight, bias})) return y;
   record(y, {x, weight, bias},
          [x, weight, bias, x2, kw, out_features, bf16](const Tensor& g) {
-           Tensor g2 = g.dim() == 2 ? g : g.reshape({-1, out_features});
+           Tensor g2 = g.dim() == 1 ? g.reshape({1, out_features}) : rows_view(g);
            if (bias.defined() && bias.requires_grad()) accumulate_grad(bias, ops::sum(g2, {0}));
            if (bf16 && (x.requires_grad() || weight.requires_grad())) g2 = detail::to_bf16(g2);
            if (x.requires_grad()) accumulate_grad(x, matmul_nograd(g2, kw, false, false).reshape(x.shape()));
