@@ -17,26 +17,26 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "vec_math.hpp"
+
 namespace datamux::ops {
 namespace {
+
+namespace vec = datamux::detail::vec;
 
 constexpr int64_t kParallelMin = 1 << 14;
 
 void forward_rows(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd, int64_t rows,
                   int64_t d, float eps) {
   const float inv_d = 1.f / static_cast<float>(d);
+  const vec::Kernels& k = vec::kernels();
 #pragma omp parallel for if (rows * d > kParallelMin)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * d;
     float* yr = y + r * d;
     const float shift = xr[0];
-    float s = 0.f, ss = 0.f;
-#pragma omp simd reduction(+ : s, ss)
-    for (int64_t i = 0; i < d; ++i) {
-      const float v = xr[i] - shift;
-      s += v;
-      ss += v * v;
-    }
+    float s, ss;
+    k.moments(xr, shift, d, &s, &ss);
     const float md = s * inv_d;
     const float var = std::max(ss * inv_d - md * md, 0.f);
     const float m = shift + md;
@@ -44,16 +44,12 @@ void forward_rows(const float* x, const float* w, const float* b, float* y, floa
     mean[r] = m;
     rstd[r] = rs;
     if (w && b) {
-#pragma omp simd
       for (int64_t i = 0; i < d; ++i) yr[i] = (xr[i] - m) * rs * w[i] + b[i];
     } else if (w) {
-#pragma omp simd
       for (int64_t i = 0; i < d; ++i) yr[i] = (xr[i] - m) * rs * w[i];
     } else if (b) {
-#pragma omp simd
       for (int64_t i = 0; i < d; ++i) yr[i] = (xr[i] - m) * rs + b[i];
     } else {
-#pragma omp simd
       for (int64_t i = 0; i < d; ++i) yr[i] = (xr[i] - m) * rs;
     }
   }
@@ -69,44 +65,41 @@ void backward_rows(const float* g, const float* x, const float* w, const float* 
                    int64_t d, Grads out) {
   const bool params = out.dw || out.db;
   const int max_threads = rows * d > kParallelMin ? omp_get_max_threads() : 1;
-  // Per-thread [dw | db] partial sums, from the caching allocator.
-  Tensor partial = params ? Tensor::zeros({max_threads, 2, d}) : Tensor();
-  float* part = params ? partial.data<float>() : nullptr;
+  // Per thread, from the caching allocator: [dw partial | db partial | xhat row | g*w row].
+  Tensor scratch = Tensor::zeros({max_threads, 4, d});
+  float* part = scratch.data<float>();
   int used_threads = 1;
   const float inv_d = 1.f / static_cast<float>(d);
+  const vec::Kernels& k = vec::kernels();
 #pragma omp parallel num_threads(max_threads)
   {
     const int tid = omp_get_thread_num();
 #pragma omp single
     used_threads = omp_get_num_threads();
-    float* pw = params ? part + static_cast<int64_t>(tid) * 2 * d : nullptr;
-    float* pb = params ? pw + d : nullptr;
+    float* pw = part + static_cast<int64_t>(tid) * 4 * d;
+    float* pb = pw + d;
+    float* xh = pb + d;
+    float* gw = xh + d;
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
       const float* gr = g + r * d;
       const float* xr = x + r * d;
       const float m = mean[r], rs = rstd[r];
+      for (int64_t i = 0; i < d; ++i) xh[i] = (xr[i] - m) * rs;
       if (out.dx) {
-        float s1 = 0.f, s2 = 0.f;
-#pragma omp simd reduction(+ : s1, s2)
-        for (int64_t i = 0; i < d; ++i) {
-          const float gw = w ? gr[i] * w[i] : gr[i];
-          s1 += gw;
-          s2 += gw * (xr[i] - m);
+        const float* gws = gr;
+        if (w) {
+          for (int64_t i = 0; i < d; ++i) gw[i] = gr[i] * w[i];
+          gws = gw;
         }
-        s1 *= inv_d;
-        s2 *= inv_d * rs;  // mean(gw * xhat)
+        const float s1 = k.sum(gws, d) * inv_d;      // mean(gw)
+        const float s2 = k.dot(gws, xh, d) * inv_d;  // mean(gw * xhat)
         float* dxr = out.dx + r * d;
-#pragma omp simd
-        for (int64_t i = 0; i < d; ++i) {
-          const float gw = w ? gr[i] * w[i] : gr[i];
-          dxr[i] = rs * (gw - s1 - (xr[i] - m) * rs * s2);
-        }
+        for (int64_t i = 0; i < d; ++i) dxr[i] = rs * (gws[i] - s1 - xh[i] * s2);
       }
       if (params) {
-#pragma omp simd
         for (int64_t i = 0; i < d; ++i) {
-          pw[i] += gr[i] * (xr[i] - m) * rs;
+          pw[i] += gr[i] * xh[i];
           pb[i] += gr[i];
         }
       }
@@ -117,8 +110,8 @@ void backward_rows(const float* g, const float* x, const float* w, const float* 
   for (int64_t i = 0; i < d; ++i) {
     float sw = 0.f, sb = 0.f;
     for (int t = 0; t < used_threads; ++t) {
-      sw += part[t * 2 * d + i];
-      sb += part[t * 2 * d + d + i];
+      sw += part[t * 4 * d + i];
+      sb += part[t * 4 * d + d + i];
     }
     if (out.dw) out.dw[i] = sw;
     if (out.db) out.db[i] = sb;
@@ -156,22 +149,23 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
   if (grad_enabled() && any_requires_grad({x, weight, bias})) {
     Tensor kx = xs.defined() ? xs : x.detach();
     Tensor kw = !weight.defined() ? Tensor() : ws.defined() ? ws : weight.detach();
-    record(out, {x, weight, bias},
-           [x, weight, bias, kx, kw, mean, rstd, rows, d](const Tensor& g) {
-             Tensor gs;
-             const float* pg = datamux::detail::contiguous_data(g, gs);
-             Tensor dx = x.requires_grad() ? Tensor::empty(x.shape()) : Tensor();
-             Tensor dw = weight.defined() && weight.requires_grad() ? Tensor::empty({d}) : Tensor();
-             Tensor db = bias.defined() && bias.requires_grad() ? Tensor::empty({d}) : Tensor();
-             Grads grads{dx.defined() ? dx.data<float>() : nullptr, dw.defined() ? dw.data<float>() : nullptr,
-                         db.defined() ? db.data<float>() : nullptr};
-             backward_rows(pg, kx.data<float>(), kw.defined() ? kw.data<float>() : nullptr, mean.data<float>(),
-                           rstd.data<float>(), rows, d, grads);
-             if (dx.defined()) accumulate_grad(x, dx);
-             if (dw.defined()) accumulate_grad(weight, dw);
-             if (db.defined()) accumulate_grad(bias, db);
-           },
-           "layer_norm");
+    record(
+        out, {x, weight, bias},
+        [x, weight, bias, kx, kw, mean, rstd, rows, d](const Tensor& g) {
+          Tensor gs;
+          const float* pg = datamux::detail::contiguous_data(g, gs);
+          Tensor dx = x.requires_grad() ? Tensor::empty(x.shape()) : Tensor();
+          Tensor dw = weight.defined() && weight.requires_grad() ? Tensor::empty({d}) : Tensor();
+          Tensor db = bias.defined() && bias.requires_grad() ? Tensor::empty({d}) : Tensor();
+          Grads grads{dx.defined() ? dx.data<float>() : nullptr, dw.defined() ? dw.data<float>() : nullptr,
+                      db.defined() ? db.data<float>() : nullptr};
+          backward_rows(pg, kx.data<float>(), kw.defined() ? kw.data<float>() : nullptr, mean.data<float>(),
+                        rstd.data<float>(), rows, d, grads);
+          if (dx.defined()) accumulate_grad(x, dx);
+          if (dw.defined()) accumulate_grad(weight, dw);
+          if (db.defined()) accumulate_grad(bias, db);
+        },
+        "layer_norm");
   }
   return out;
 }

@@ -16,7 +16,7 @@
 namespace datamux::ops {
 namespace {
 
-using datamux::detail::exp_approx;
+namespace vec = datamux::detail::vec;
 
 constexpr int64_t kParallelMin = 1 << 14;
 constexpr int64_t kBlock = 64;  // inner-axis columns handled together when inner > 1
@@ -35,64 +35,45 @@ Axis split_axis(const Shape& shape, int64_t dim) {
 }
 
 template <bool kLog>
-void softmax_row(const float* x, float* y, int64_t n) {
-  float m = -std::numeric_limits<float>::infinity();
-#pragma omp simd reduction(max : m)
-  for (int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
-  float s = 0.f;
+void softmax_row(const vec::Kernels& k, const float* x, float* y, int64_t n) {
+  const float m = k.max(x, n);
   if constexpr (kLog) {
-#pragma omp simd reduction(+ : s)
-    for (int64_t i = 0; i < n; ++i) s += exp_approx(x[i] - m);
-    const float lse = m + std::log(s);
-#pragma omp simd
+    const float lse = m + std::log(k.exp_sum(x, m, nullptr, n));
     for (int64_t i = 0; i < n; ++i) y[i] = x[i] - lse;
   } else {
-#pragma omp simd reduction(+ : s)
-    for (int64_t i = 0; i < n; ++i) {
-      const float e = exp_approx(x[i] - m);
-      y[i] = e;
-      s += e;
-    }
-    const float inv = 1.f / s;
-#pragma omp simd
+    const float inv = 1.f / k.exp_sum(x, m, y, n);
     for (int64_t i = 0; i < n; ++i) y[i] *= inv;
   }
 }
 
 // Columns [c0, c0 + w) of one outer slice; element (j, c) sits at j * inner + c.
 template <bool kLog>
-void softmax_block(const float* x, float* y, int64_t n, int64_t inner, int64_t w) {
-  float m[kBlock], s[kBlock];
+void softmax_block(const vec::Kernels& k, const float* x, float* y, int64_t n, int64_t inner, int64_t w) {
+  float m[kBlock], s[kBlock], e[kBlock];
   std::fill_n(m, w, -std::numeric_limits<float>::infinity());
   std::fill_n(s, w, 0.f);
   for (int64_t j = 0; j < n; ++j) {
     const float* r = x + j * inner;
-#pragma omp simd
-    for (int64_t c = 0; c < w; ++c) m[c] = std::max(m[c], r[c]);
+    for (int64_t c = 0; c < w; ++c) m[c] = r[c] > m[c] ? r[c] : m[c];
   }
   for (int64_t j = 0; j < n; ++j) {
     const float* r = x + j * inner;
-    float* o = y + j * inner;
-#pragma omp simd
-    for (int64_t c = 0; c < w; ++c) {
-      const float e = exp_approx(r[c] - m[c]);
-      if constexpr (!kLog) o[c] = e;
-      s[c] += e;
-    }
+    float* o = kLog ? e : y + j * inner;
+    for (int64_t c = 0; c < w; ++c) o[c] = r[c] - m[c];
+    k.exp(o, o, w);
+    for (int64_t c = 0; c < w; ++c) s[c] += o[c];
   }
   if constexpr (kLog) {
     for (int64_t c = 0; c < w; ++c) m[c] += std::log(s[c]);
     for (int64_t j = 0; j < n; ++j) {
       const float* r = x + j * inner;
       float* o = y + j * inner;
-#pragma omp simd
       for (int64_t c = 0; c < w; ++c) o[c] = r[c] - m[c];
     }
   } else {
     for (int64_t c = 0; c < w; ++c) s[c] = 1.f / s[c];
     for (int64_t j = 0; j < n; ++j) {
       float* o = y + j * inner;
-#pragma omp simd
       for (int64_t c = 0; c < w; ++c) o[c] *= s[c];
     }
   }
@@ -100,10 +81,11 @@ void softmax_block(const float* x, float* y, int64_t n, int64_t inner, int64_t w
 
 template <bool kLog>
 void softmax_forward(const float* x, float* y, const Axis& a) {
+  const vec::Kernels& k = vec::kernels();
   const int64_t total = a.outer * a.n * a.inner;
   if (a.inner == 1) {
 #pragma omp parallel for if (total > kParallelMin)
-    for (int64_t o = 0; o < a.outer; ++o) softmax_row<kLog>(x + o * a.n, y + o * a.n, a.n);
+    for (int64_t o = 0; o < a.outer; ++o) softmax_row<kLog>(k, x + o * a.n, y + o * a.n, a.n);
     return;
   }
   const int64_t nb = (a.inner + kBlock - 1) / kBlock;
@@ -111,43 +93,43 @@ void softmax_forward(const float* x, float* y, const Axis& a) {
   for (int64_t o = 0; o < a.outer; ++o)
     for (int64_t b = 0; b < nb; ++b) {
       const int64_t off = o * a.n * a.inner + b * kBlock;
-      softmax_block<kLog>(x + off, y + off, a.n, a.inner, std::min(kBlock, a.inner - b * kBlock));
+      softmax_block<kLog>(k, x + off, y + off, a.n, a.inner, std::min(kBlock, a.inner - b * kBlock));
     }
 }
 
-// dx from g and the saved output y along rows of length n (stride `inner` between elements).
+// dx from g and the saved output y along one contiguous row.
 template <bool kLog>
-void softmax_backward_row(const float* g, const float* y, float* dx, int64_t n) {
-  float s = 0.f;
+void softmax_backward_row(const vec::Kernels& k, const float* g, const float* y, float* dx, int64_t n) {
   if constexpr (kLog) {
-#pragma omp simd reduction(+ : s)
-    for (int64_t i = 0; i < n; ++i) s += g[i];
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) dx[i] = g[i] - exp_approx(y[i]) * s;
+    const float s = k.sum(g, n);
+    k.exp(y, dx, n);
+    for (int64_t i = 0; i < n; ++i) dx[i] = g[i] - dx[i] * s;
   } else {
-#pragma omp simd reduction(+ : s)
-    for (int64_t i = 0; i < n; ++i) s += g[i] * y[i];
-#pragma omp simd
+    const float s = k.dot(g, y, n);
     for (int64_t i = 0; i < n; ++i) dx[i] = y[i] * (g[i] - s);
   }
 }
 
 template <bool kLog>
-void softmax_backward_block(const float* g, const float* y, float* dx, int64_t n, int64_t inner, int64_t w) {
-  float s[kBlock];
+void softmax_backward_block(const vec::Kernels& k, const float* g, const float* y, float* dx, int64_t n, int64_t inner,
+                            int64_t w) {
+  float s[kBlock], e[kBlock];
   std::fill_n(s, w, 0.f);
   for (int64_t j = 0; j < n; ++j) {
     const float* rg = g + j * inner;
     const float* ry = y + j * inner;
-#pragma omp simd
     for (int64_t c = 0; c < w; ++c) s[c] += kLog ? rg[c] : rg[c] * ry[c];
   }
   for (int64_t j = 0; j < n; ++j) {
     const float* rg = g + j * inner;
     const float* ry = y + j * inner;
     float* o = dx + j * inner;
-#pragma omp simd
-    for (int64_t c = 0; c < w; ++c) o[c] = kLog ? rg[c] - exp_approx(ry[c]) * s[c] : ry[c] * (rg[c] - s[c]);
+    if constexpr (kLog) {
+      k.exp(ry, e, w);
+      for (int64_t c = 0; c < w; ++c) o[c] = rg[c] - e[c] * s[c];
+    } else {
+      for (int64_t c = 0; c < w; ++c) o[c] = ry[c] * (rg[c] - s[c]);
+    }
   }
 }
 
@@ -158,10 +140,11 @@ Tensor softmax_backward(const Tensor& grad, const Tensor& y, const Axis& a) {
   const float* py = y.data<float>();
   Tensor dx = Tensor::empty(y.shape());
   float* d = dx.data<float>();
+  const vec::Kernels& k = vec::kernels();
   const int64_t total = a.outer * a.n * a.inner;
   if (a.inner == 1) {
 #pragma omp parallel for if (total > kParallelMin)
-    for (int64_t o = 0; o < a.outer; ++o) softmax_backward_row<kLog>(g + o * a.n, py + o * a.n, d + o * a.n, a.n);
+    for (int64_t o = 0; o < a.outer; ++o) softmax_backward_row<kLog>(k, g + o * a.n, py + o * a.n, d + o * a.n, a.n);
     return dx;
   }
   const int64_t nb = (a.inner + kBlock - 1) / kBlock;
@@ -169,7 +152,7 @@ Tensor softmax_backward(const Tensor& grad, const Tensor& y, const Axis& a) {
   for (int64_t o = 0; o < a.outer; ++o)
     for (int64_t b = 0; b < nb; ++b) {
       const int64_t off = o * a.n * a.inner + b * kBlock;
-      softmax_backward_block<kLog>(g + off, py + off, d + off, a.n, a.inner, std::min(kBlock, a.inner - b * kBlock));
+      softmax_backward_block<kLog>(k, g + off, py + off, d + off, a.n, a.inner, std::min(kBlock, a.inner - b * kBlock));
     }
   return dx;
 }
@@ -185,7 +168,8 @@ Tensor softmax_impl(const Tensor& x, int64_t dim_in, const char* name) {
   softmax_forward<kLog>(px, out.data<float>(), a);
   if (grad_enabled() && x.requires_grad()) {
     Tensor y = out.detach();
-    record(out, {x}, [x, y, a](const Tensor& g) { accumulate_grad(x, softmax_backward<kLog>(g, y, a)); }, name);
+    record(
+        out, {x}, [x, y, a](const Tensor& g) { accumulate_grad(x, softmax_backward<kLog>(g, y, a)); }, name);
   }
   return out;
 }

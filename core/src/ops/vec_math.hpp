@@ -1,47 +1,39 @@
-// vec_math.hpp - branch-free float maths that GCC vectorises inside `#pragma omp simd` loops.
+// vec_math.hpp - row kernels for the softmax, cross-entropy and layer-norm loops, dispatched at run
+// time to the widest vector ISA the CPU has (AVX-512F, AVX2, else the SSE2 baseline).
 //
-// glibc's expf only has vector variants under -ffast-math, so a softmax row over std::exp runs one
-// lane at a time. exp_approx is the Cephes expf polynomial (max error ~2 ulp on [-87, 88]) written
-// without branches or calls: range reduction by the 1.5*2^23 rounding trick, a degree-6 polynomial,
-// and 2^n built in the exponent bits. Private to the op implementations.
+// Why: the library is built for baseline x86-64 (no -march=native, since hosts differ), and GCC does
+// not vectorise a loop that calls expf or keeps a float max/sum reduction unless fast-math is on. So
+// these kernels are written once with GCC vector extensions over a lane count W and compiled three
+// times under target attributes (see vec_math.cpp); `vec::kernels()` picks one set at first use.
+// exp is the Cephes expf polynomial (max error ~2 ulp on [-87.3, 88.7], 0 below, +inf above, NaN in
+// NaN out). Reductions accumulate W lanes and add them in lane order: deterministic on a given CPU.
+// Private to the op implementations.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
-#include <cstring>
 
-namespace datamux::detail {
+namespace datamux::detail::vec {
 
-inline float exp_approx(float x) {
-  constexpr float kLog2e = 1.44269504088896341f;
-  constexpr float kLn2Hi = 0.693359375f;
-  constexpr float kLn2Lo = -2.12194440e-4f;
-  constexpr float kRound = 12582912.f;  // 1.5 * 2^23: adding it rounds to an integer in the low bits
-  constexpr float kMin = -87.33654475f;  // below: result is 0 (2^n would be subnormal)
-  constexpr float kMax = 88.72283905f;   // above: +inf via the overflowing exponent clamp
-  const float xc = std::min(std::max(x, kMin), kMax);
-  const float t = xc * kLog2e + kRound;
-  const float n = t - kRound;
-  int32_t ti;
-  std::memcpy(&ti, &t, 4);
-  const int32_t ni = ti - 0x4B400000;  // integer value of n
-  const float r = (xc - n * kLn2Hi) - n * kLn2Lo;
-  const float r2 = r * r;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r2 + r + 1.f;
-  // 2^n split in two factors so n = 128 (x near kMax) does not overflow the exponent field.
-  const int32_t half = ni >> 1;
-  const int32_t b1 = (half + 127) << 23, b2 = (ni - half + 127) << 23;
-  float s1, s2;
-  std::memcpy(&s1, &b1, 4);
-  std::memcpy(&s2, &b2, 4);
-  const float y = p * s1 * s2;
-  return x < kMin ? 0.f : (x > kMax ? __builtin_inff() : y);
-}
+struct Kernels {
+  /// max_i x[i]; -inf when n == 0.
+  float (*max)(const float* x, int64_t n);
+  /// sum_i x[i].
+  float (*sum)(const float* x, int64_t n);
+  /// sum_i a[i] * b[i].
+  float (*dot)(const float* a, const float* b, int64_t n);
+  /// y[i] = exp(x[i] - shift) (skipped when y is null); returns sum_i exp(x[i] - shift).
+  float (*exp_sum)(const float* x, float shift, float* y, int64_t n);
+  /// y[i] = exp(x[i]); y may equal x.
+  void (*exp)(const float* x, float* y, int64_t n);
+  /// s = sum_i (x[i] - shift), ss = sum_i (x[i] - shift)^2.
+  void (*moments)(const float* x, float shift, int64_t n, float* s, float* ss);
+  const char* isa;  // "avx512", "avx2" or "sse2"
+};
 
-}  // namespace datamux::detail
+/// The kernel set for this CPU (selected once, thread-safe).
+const Kernels& kernels();
+/// The kernel set for `isa` ("avx512", "avx2", "sse2"), or null when this CPU cannot run it or the
+/// name is unknown. For tests that compare every ISA path with a reference.
+const Kernels* kernels_for(const char* isa);
+
+}  // namespace datamux::detail::vec
