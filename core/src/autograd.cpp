@@ -122,9 +122,10 @@ void Tensor::backward(const Tensor& grad_output) const {
   accumulate_grad(*this, seed);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     TensorImpl* t = it->get();
+    if (!t->grad_fn) continue;  // a leaf root keeps the seed as its gradient
     std::shared_ptr<Node> node = std::move(t->grad_fn);  // frees the graph as we go
     std::shared_ptr<TensorImpl> g = std::move(t->grad);
-    if (!node || !g) continue;
+    if (!g) continue;
     node->backward(Tensor(g));
   }
 }

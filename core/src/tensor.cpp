@@ -174,7 +174,10 @@ const Shape& Tensor::strides() const {
   check_defined(*this, "strides");
   return impl_->strides;
 }
-int64_t Tensor::size(int64_t d) const { return shape()[detail::wrap_dim(d, dim(), "size")]; }
+int64_t Tensor::size(int64_t d) const {
+  if (dim() == 0) throw std::invalid_argument(fmt::format("size: dim {} of a 0-dim tensor (it has no dims)", d));
+  return shape()[detail::wrap_dim(d, dim(), "size")];
+}
 int64_t Tensor::numel() const { return shape_numel(shape()); }
 DType Tensor::dtype() const {
   check_defined(*this, "dtype");
@@ -287,11 +290,13 @@ Tensor Tensor::permute(const std::vector<int64_t>& order) const {
 Tensor Tensor::transpose(int64_t a, int64_t b) const {
   std::vector<int64_t> order(dim());
   std::iota(order.begin(), order.end(), 0);
-  std::swap(order[detail::wrap_dim(a, dim(), "transpose")], order[detail::wrap_dim(b, dim(), "transpose")]);
+  const int64_t ia = detail::wrap_dim(a, dim(), "transpose"), ib = detail::wrap_dim(b, dim(), "transpose");
+  if (dim() > 0) std::swap(order[ia], order[ib]);  // a 0-dim tensor accepts dim 0 / -1 and stays as it is
   return permute(order);
 }
 
 Tensor Tensor::slice(int64_t d_in, int64_t start, int64_t end) const {
+  if (dim() == 0) throw std::invalid_argument("slice: cannot slice a 0-dim tensor");
   const int64_t d = detail::wrap_dim(d_in, dim(), "slice");
   const int64_t n = impl_->shape[d];
   if (start < 0) start += n;
@@ -313,6 +318,7 @@ Tensor Tensor::slice(int64_t d_in, int64_t start, int64_t end) const {
 }
 
 Tensor Tensor::select(int64_t d_in, int64_t index) const {
+  if (dim() == 0) throw std::invalid_argument("select: cannot select from a 0-dim tensor");
   const int64_t d = detail::wrap_dim(d_in, dim(), "select");
   if (index < 0) index += impl_->shape[d];
   if (index < 0 || index >= impl_->shape[d])
@@ -354,7 +360,7 @@ Tensor Tensor::unsqueeze(int64_t d_in) const {
 
 Tensor Tensor::squeeze(int64_t d_in) const {
   const int64_t d = detail::wrap_dim(d_in, dim(), "squeeze");
-  if (impl_->shape[d] != 1) return *this;
+  if (dim() == 0 || impl_->shape[d] != 1) return *this;
   Shape sh = shape(), st = strides();
   sh.erase(sh.begin() + d);
   st.erase(st.begin() + d);
@@ -420,8 +426,7 @@ Tensor Tensor::to(DType target) const {
 void Tensor::fill_(float value) {
   const int64_t n = numel();
   if (!is_contiguous()) {
-    Tensor tmp = Tensor::full(shape(), value);
-    copy_(tmp);
+    copy_(Tensor::full(shape(), value).to(dtype()));
     return;
   }
   if (dtype() == DType::f32) {
@@ -437,20 +442,21 @@ void Tensor::copy_(const Tensor& src_in) {
   if (src_in.dtype() != dtype())
     throw std::invalid_argument(fmt::format("copy_: dtype {} into {}", dtype_name(src_in.dtype()), dtype_name(dtype())));
   Tensor src = src_in.shape() == shape() ? src_in : src_in.detach().expand(shape());
+  const std::size_t es = dtype_size(dtype());
+  char* d = static_cast<char*>(impl_->storage->data) + offset() * es;  // element offset in bytes of this dtype
   if (is_contiguous()) {
-    detail::copy_strided(src, data<float>());
+    detail::copy_strided(src, d);
     return;
   }
   // Strided destination: walk both with the same multi-index.
   Tensor csrc = src.contiguous();
-  const float* s = csrc.data<float>();
-  float* d = data<float>();
+  const char* s = static_cast<const char*>(csrc.impl()->storage->data) + csrc.offset() * es;
   const int64_t r = dim(), n = numel();
   std::vector<int64_t> idx(r, 0);
   for (int64_t i = 0; i < n; ++i) {
     int64_t off = 0;
     for (int64_t k = 0; k < r; ++k) off += idx[k] * impl_->strides[k];
-    d[off] = s[i];
+    std::memcpy(d + off * static_cast<int64_t>(es), s + i * static_cast<int64_t>(es), es);
     for (int64_t k = r - 1; k >= 0; --k) {
       if (++idx[k] < impl_->shape[k]) break;
       idx[k] = 0;

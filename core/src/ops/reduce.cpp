@@ -47,7 +47,10 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
   detail::check_f32(x, "sum", "x");
   const int64_t r = x.dim();
   std::vector<bool> reduce(r, dims_in.empty());
-  for (int64_t d : dims_in) reduce[detail::wrap_dim(d, r, "sum")] = true;
+  for (int64_t d : dims_in) {
+    const int64_t w = detail::wrap_dim(d, r, "sum");  // a 0-dim tensor accepts dim 0 / -1 and has nothing to reduce
+    if (r > 0) reduce[w] = true;
+  }
 
   Shape kept_shape;  // keepdim shape
   for (int64_t i = 0; i < r; ++i) kept_shape.push_back(reduce[i] ? 1 : x.shape()[i]);
@@ -96,7 +99,7 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
 
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   int64_t count = 1;
-  if (dims.empty()) {
+  if (dims.empty() || x.dim() == 0) {
     count = x.numel();
   } else {
     std::vector<bool> seen(x.dim(), false);
