@@ -1,7 +1,4 @@
 // AtomicFile: temp file in the same folder, fsync, rename, fsync the folder (POSIX).
-#include <datamux/core/atomic_file.hpp>
-#include <datamux/options.hpp>
-
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -10,6 +7,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <datamux/core/atomic_file.hpp>
+#include <datamux/options.hpp>
 #include <filesystem>
 #include <stdexcept>
 
@@ -22,8 +21,8 @@ std::string errno_text(int err) { return std::strerror(err); }
 // Unique within the process (counter) and across processes (pid); O_EXCL settles any leftover clash.
 std::string temp_name(const fs::path& target) {
   static std::atomic<uint64_t> counter{0};
-  return (target.parent_path() / fmt::format(".{}.tmp.{}.{}", target.filename().string(), ::getpid(),
-                                              counter.fetch_add(1)))
+  return (target.parent_path() /
+          fmt::format(".{}.tmp.{}.{}", target.filename().string(), ::getpid(), counter.fetch_add(1)))
       .string();
 }
 
@@ -44,8 +43,7 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   if (target.filename().empty())
     throw InputError(fmt::format("cannot write '{}': the path names a folder, not a file", path_));
   std::error_code ec;
-  if (fs::is_directory(target, ec))
-    throw InputError(fmt::format("cannot write '{}': it is a folder", path_));
+  if (fs::is_directory(target, ec)) throw InputError(fmt::format("cannot write '{}': it is a folder", path_));
   for (int attempt = 0; attempt < 100 && fd_ < 0; ++attempt) {
     temp_ = temp_name(target);
     fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
@@ -54,9 +52,10 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   if (fd_ < 0) {
     const int err = errno;
     const fs::path folder = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-    throw InputError(fmt::format("cannot write '{}': cannot create a file in folder '{}': {} (check that the "
-                                 "folder exists and is writable)",
-                                 path_, folder.string(), errno_text(err)));
+    throw InputError(
+        fmt::format("cannot write '{}': cannot create a file in folder '{}': {} (check that the "
+                    "folder exists and is writable)",
+                    path_, folder.string(), errno_text(err)));
   }
 }
 
@@ -79,8 +78,8 @@ void AtomicFile::write(const void* data, std::size_t bytes) {
       if (errno == EINTR) continue;
       const int err = errno;
       discard();
-      throw InputError(fmt::format("cannot write '{}': {} (the previous file, if any, is unchanged)", path_,
-                                   errno_text(err)));
+      throw InputError(
+          fmt::format("cannot write '{}': {} (the previous file, if any, is unchanged)", path_, errno_text(err)));
     }
     p += n;
     bytes -= static_cast<std::size_t>(n);

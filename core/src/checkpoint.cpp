@@ -1,18 +1,17 @@
 // safetensors reading (fully validated) and atomic writing; loading a checkpoint into a Module.
-#include <datamux/core/atomic_file.hpp>
-#include <datamux/core/checkpoint.hpp>
-#include <datamux/core/tensor_util.hpp>
-#include <datamux/options.hpp>
-
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <datamux/core/atomic_file.hpp>
+#include <datamux/core/checkpoint.hpp>
+#include <datamux/core/tensor_util.hpp>
+#include <datamux/options.hpp>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
 
@@ -29,18 +28,25 @@ constexpr uint64_t kMaxHeader = 100'000'000;
 
 const char* st_dtype(DType t) {
   switch (t) {
-    case DType::f32: return "F32";
-    case DType::i32: return "I32";
-    case DType::bf16: return "BF16";
+    case DType::f32:
+      return "F32";
+    case DType::i32:
+      return "I32";
+    case DType::bf16:
+      return "BF16";
   }
   return "?";
 }
 
 bool parse_dtype(const std::string& s, DType& out) {
-  if (s == "F32") out = DType::f32;
-  else if (s == "I32") out = DType::i32;
-  else if (s == "BF16") out = DType::bf16;
-  else return false;
+  if (s == "F32")
+    out = DType::f32;
+  else if (s == "I32")
+    out = DType::i32;
+  else if (s == "BF16")
+    out = DType::bf16;
+  else
+    return false;
   return true;
 }
 
@@ -89,16 +95,19 @@ class Reader {
     open();
     unsigned char len_bytes[8];
     if (file_size_ < 8)
-      fail(fmt::format("the file is {} bytes, too short for the 8-byte header length: it is truncated or not a "
-                       "safetensors file",
-                       file_size_));
+      fail(
+          fmt::format("the file is {} bytes, too short for the 8-byte header length: it is truncated or not a "
+                      "safetensors file",
+                      file_size_));
     read_at(0, len_bytes, 8, "the header length");
     const uint64_t n = read_le64(len_bytes);
     if (n > file_size_ - 8)
-      fail(fmt::format("the header length says {} bytes but only {} follow it: the file is truncated or not a "
-                       "safetensors file",
-                       n, file_size_ - 8));
-    if (n > kMaxHeader) fail(fmt::format("the header length {} exceeds the {}-byte limit: not a safetensors file", n, kMaxHeader));
+      fail(
+          fmt::format("the header length says {} bytes but only {} follow it: the file is truncated or not a "
+                      "safetensors file",
+                      n, file_size_ - 8));
+    if (n > kMaxHeader)
+      fail(fmt::format("the header length {} exceeds the {}-byte limit: not a safetensors file", n, kMaxHeader));
     if (n < 2) fail(fmt::format("the header length is {} bytes, too short for a JSON object", n));
     std::string header(n, '\0');
     read_at(8, header.data(), n, "the header");
@@ -162,7 +171,8 @@ class Reader {
     std::vector<Entry> entries;
     for (auto it = h.begin(); it != h.end(); ++it) {
       if (it.key() == kMetadataKey) {
-        if (!it->is_object()) fail(fmt::format("\"{}\" is JSON {}, not an object of strings", kMetadataKey, it->type_name()));
+        if (!it->is_object())
+          fail(fmt::format("\"{}\" is JSON {}, not an object of strings", kMetadataKey, it->type_name()));
         for (auto m = it->begin(); m != it->end(); ++m) {
           if (!m->is_string())
             fail(fmt::format("metadata \"{}\" is JSON {}; safetensors metadata values must be strings", m.key(),
@@ -193,7 +203,8 @@ class Reader {
     uint64_t numel = 1;
     bool overflow = false;
     for (const json& d : sh) {
-      if (!d.is_number_unsigned()) bad(fmt::format("\"shape\" {} holds {}, not a non-negative integer", sh.dump(), d.dump()));
+      if (!d.is_number_unsigned())
+        bad(fmt::format("\"shape\" {} holds {}, not a non-negative integer", sh.dump(), d.dump()));
       const uint64_t v = d.get<uint64_t>();
       if (v > static_cast<uint64_t>(INT64_MAX)) overflow = true;
       e.shape.push_back(static_cast<int64_t>(v));
@@ -206,7 +217,8 @@ class Reader {
     e.end = off[1].get<uint64_t>();
     if (e.end < e.begin) bad(fmt::format("data_offsets [{}, {}] end before they begin", e.begin, e.end));
     if (e.end > data_size_)
-      bad(fmt::format("data_offsets [{}, {}] run past the end of the data ({} bytes): the file is truncated or the "
+      bad(
+          fmt::format("data_offsets [{}, {}] run past the end of the data ({} bytes): the file is truncated or the "
                       "header is wrong",
                       e.begin, e.end, data_size_));
     uint64_t expected = 0;
@@ -222,14 +234,15 @@ class Reader {
   void check_tiling(std::vector<Entry>& entries) const {
     std::vector<const Entry*> order;
     for (const Entry& e : entries) order.push_back(&e);
-    std::sort(order.begin(), order.end(),
-              [](const Entry* a, const Entry* b) { return a->begin != b->begin ? a->begin < b->begin : a->end < b->end; });
+    std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
+      return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+    });
     uint64_t covered = 0;
     const Entry* prev = nullptr;
     for (const Entry* e : order) {
       if (e->begin < covered)
-        fail(fmt::format("tensors '{}' [{}, {}] and '{}' [{}, {}] overlap", prev->name, prev->begin, prev->end,
-                         e->name, e->begin, e->end));
+        fail(fmt::format("tensors '{}' [{}, {}] and '{}' [{}, {}] overlap", prev->name, prev->begin, prev->end, e->name,
+                         e->begin, e->end));
       if (e->begin > covered)
         fail(fmt::format("bytes [{}, {}) of the data belong to no tensor (before '{}'): the header is wrong", covered,
                          e->begin, e->name));
@@ -257,7 +270,8 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
   if (!metadata.empty()) {
     ordered_json meta = ordered_json::object();
     for (const auto& [k, v] : metadata) {
-      if (meta.contains(k)) throw std::invalid_argument(fmt::format("save_safetensors '{}': metadata key '{}' given twice", path, k));
+      if (meta.contains(k))
+        throw std::invalid_argument(fmt::format("save_safetensors '{}': metadata key '{}' given twice", path, k));
       meta[k] = v;
     }
     header[kMetadataKey] = std::move(meta);
@@ -265,11 +279,14 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
   std::vector<Tensor> data;
   uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
-    if (name.empty()) throw std::invalid_argument(fmt::format("save_safetensors '{}': a tensor has an empty name", path));
+    if (name.empty())
+      throw std::invalid_argument(fmt::format("save_safetensors '{}': a tensor has an empty name", path));
     if (name == kMetadataKey)
       throw std::invalid_argument(fmt::format("save_safetensors '{}': '{}' is reserved for metadata", path, name));
-    if (header.contains(name)) throw std::invalid_argument(fmt::format("save_safetensors '{}': tensor '{}' given twice", path, name));
-    if (!t.defined()) throw std::invalid_argument(fmt::format("save_safetensors '{}': tensor '{}' is undefined", path, name));
+    if (header.contains(name))
+      throw std::invalid_argument(fmt::format("save_safetensors '{}': tensor '{}' given twice", path, name));
+    if (!t.defined())
+      throw std::invalid_argument(fmt::format("save_safetensors '{}': tensor '{}' is undefined", path, name));
     const uint64_t bytes = static_cast<uint64_t>(t.numel()) * dtype_size(t.dtype());
     header[name] = {{"dtype", st_dtype(t.dtype())}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
@@ -279,8 +296,8 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
   try {
     text = header.dump(-1, ' ', false, ordered_json::error_handler_t::strict);
   } catch (const ordered_json::exception& e) {
-    throw std::invalid_argument(fmt::format("save_safetensors '{}': a name or metadata string is not valid UTF-8 ({})",
-                                            path, e.what()));
+    throw std::invalid_argument(
+        fmt::format("save_safetensors '{}': a name or metadata string is not valid UTF-8 ({})", path, e.what()));
   }
   text.append((8 - text.size() % 8) % 8, ' ');  // the data part starts 8-byte aligned
   unsigned char len[8];
@@ -332,13 +349,14 @@ LoadReport load_into(Module& module, const std::string& path, bool strict) {
 
   if (strict && !rep.clean()) {
     std::string what;
-    if (!rep.missing.empty()) what += fmt::format("; missing from the file ({}): {}", rep.missing.size(), key_list(rep.missing));
+    if (!rep.missing.empty())
+      what += fmt::format("; missing from the file ({}): {}", rep.missing.size(), key_list(rep.missing));
     if (!rep.unexpected.empty())
       what += fmt::format("; not in the model ({}): {}", rep.unexpected.size(), key_list(rep.unexpected));
     if (!rep.mismatched.empty())
       what += fmt::format("; different shape or dtype ({}): {}", rep.mismatched.size(), key_list(rep.mismatched));
-    throw InputError(fmt::format("checkpoint '{}' does not match the model{} (was it written for another pipeline?)",
-                                 path, what));
+    throw InputError(
+        fmt::format("checkpoint '{}' does not match the model{} (was it written for another pipeline?)", path, what));
   }
   NoGradGuard no_grad;
   for (auto& [dst, src] : copies) {

@@ -1,11 +1,10 @@
 // Optimizers (SGD, AdamW) as fused per-parameter loops, their checkpointable state, gradient clipping.
-#include <datamux/core/optim.hpp>
-#include <datamux/options.hpp>
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
+#include <datamux/core/optim.hpp>
+#include <datamux/options.hpp>
 #include <limits>
 #include <set>
 #include <stdexcept>
@@ -129,7 +128,8 @@ void Optimizer::load_state(const std::map<std::string, Tensor>& state) {
         continue;
       }
       if (st == state.end())
-        throw InputError(fmt::format("optimizer state: '{}' is present but its step count '{}' is missing", key, step_key));
+        throw InputError(
+            fmt::format("optimizer state: '{}' is present but its step count '{}' is missing", key, step_key));
       if (it->second.dtype() != DType::f32 || it->second.shape() != shape)
         throw InputError(fmt::format("optimizer state '{}': expected f32 {} (the shape of parameter '{}'), got {} {}",
                                      key, shape_str(shape), name, dtype_name(it->second.dtype()),
@@ -157,8 +157,8 @@ void Optimizer::load_state(const std::map<std::string, Tensor>& state) {
 // ---------------------------------------------------------------- SGD
 
 SGD::SGD(const NamedTensors& params, SGDOptions o)
-    : Optimizer(params, o.lr, o.momentum != 0.f ? std::vector<std::string>{"momentum_buffer"} : std::vector<std::string>{},
-                "SGD"),
+    : Optimizer(params, o.lr,
+                o.momentum != 0.f ? std::vector<std::string>{"momentum_buffer"} : std::vector<std::string>{}, "SGD"),
       opt_(o) {
   check_hyper(o.lr >= 0.f, "SGD", fmt::format("lr must be >= 0, got {}", o.lr));
   check_hyper(o.momentum >= 0.f, "SGD", fmt::format("momentum must be >= 0, got {}", o.momentum));
@@ -224,7 +224,8 @@ void AdamW::update(float* p, const float* g, float* const* slots, int64_t n, int
 // ---------------------------------------------------------------- clipping
 
 float clip_grad_norm(const std::vector<Tensor>& params, float max_norm, float norm_type) {
-  if (!(max_norm >= 0.f)) throw std::invalid_argument(fmt::format("clip_grad_norm: max_norm must be >= 0, got {}", max_norm));
+  if (!(max_norm >= 0.f))
+    throw std::invalid_argument(fmt::format("clip_grad_norm: max_norm must be >= 0, got {}", max_norm));
   if (!(norm_type > 0.f))
     throw std::invalid_argument(fmt::format("clip_grad_norm: norm_type must be > 0 (or INFINITY), got {}", norm_type));
   const bool inf_norm = std::isinf(norm_type);

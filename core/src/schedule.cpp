@@ -1,10 +1,9 @@
 // Learning-rate schedules: linear warm-up, then constant, linear or cosine decay.
-#include <datamux/core/schedule.hpp>
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
+#include <datamux/core/schedule.hpp>
 #include <numbers>
 #include <stdexcept>
 
@@ -14,7 +13,8 @@ namespace {
 void check_decay(const char* kind, double peak, int64_t total, double floor) {
   if (total < 0) throw std::invalid_argument(fmt::format("{} schedule: total steps must be >= 0, got {}", kind, total));
   if (!(floor >= 0.0 && floor <= peak))
-    throw std::invalid_argument(fmt::format("{} schedule: floor lr must be in [0, peak lr {}], got {}", kind, peak, floor));
+    throw std::invalid_argument(
+        fmt::format("{} schedule: floor lr must be in [0, peak lr {}], got {}", kind, peak, floor));
 }
 
 // Fraction of the decay done at `step`: 0 at the end of warm-up, 1 at `total` and after.

@@ -1,16 +1,16 @@
 // safetensors checkpoints: round trips, the exact byte layout of the spec, files written by another
 // writer, every kind of broken file (each an InputError naming the file), loading into a Module, and
 // atomic writes. Broken files are generated here, byte by byte, next to what they break.
-#include <datamux/core/atomic_file.hpp>
-#include <datamux/core/checkpoint.hpp>
-#include <datamux/core/optim.hpp>
-#include <datamux/nn.hpp>
-#include <datamux/options.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <datamux/core/atomic_file.hpp>
+#include <datamux/core/checkpoint.hpp>
+#include <datamux/core/optim.hpp>
+#include <datamux/nn.hpp>
+#include <datamux/options.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -33,7 +33,9 @@ class Checkpoint : public ::testing::Test {
 
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
-  static std::string fmt_name(const std::string& test) { return "datamux_ckpt_" + std::to_string(::getpid()) + "_" + test; }
+  static std::string fmt_name(const std::string& test) {
+    return "datamux_ckpt_" + std::to_string(::getpid()) + "_" + test;
+  }
 
   fs::path dir_;
 };
@@ -111,8 +113,8 @@ TEST_F(Checkpoint, ByteLayoutFollowsTheSpec) {
   // 54 bytes of JSON padded with 2 spaces to 56, then 1.0f = 00 00 80 3F and -2.0f = 00 00 00 C0.
   const std::string header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   ASSERT_EQ(header.size(), 54u);
-  const std::string expected = std::string("\x38\0\0\0\0\0\0\0", 8) + header + "  " +
-                               std::string("\x00\x00\x80\x3f\x00\x00\x00\xc0", 8);
+  const std::string expected =
+      std::string("\x38\0\0\0\0\0\0\0", 8) + header + "  " + std::string("\x00\x00\x80\x3f\x00\x00\x00\xc0", 8);
   EXPECT_EQ(read_bytes(path("a.safetensors")), expected);
 }
 
@@ -203,16 +205,16 @@ TEST_F(Checkpoint, EachBrokenFileIsAnInputErrorSayingWhatIsWrong) {
       {"not_an_object", file_bytes("[1, 2, 3]", ""), "does not start with '{'"},
       {"truncated_data", file_bytes("{" + ok_entry + "}", two.substr(0, 5)), "run past the end of the data"},
       {"trailing_bytes", file_bytes("{" + ok_entry + "}", two + "xyz!"), "trailing bytes"},
-      {"size_disagrees_with_shape",
-       file_bytes(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", two), "needs 12"},
+      {"size_disagrees_with_shape", file_bytes(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", two),
+       "needs 12"},
       {"end_before_begin", file_bytes(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", two),
        "end before they begin"},
       {"overlap",
-       file_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
-                  two),
+       file_bytes(
+           R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+           two),
        "overlap"},
-      {"gap",
-       file_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", two), "belong to no tensor"},
+      {"gap", file_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", two), "belong to no tensor"},
       {"unknown_dtype", file_bytes(R"({"a":{"dtype":"Q7","shape":[2],"data_offsets":[0,8]}})", two),
        "dtype \"Q7\" is not supported"},
       {"unsupported_dtype", file_bytes(R"({"a":{"dtype":"F16","shape":[4],"data_offsets":[0,8]}})", two),
@@ -299,7 +301,7 @@ TEST_F(Checkpoint, LoadIntoConvertsBf16ToF32) {
 TEST_F(Checkpoint, StrictLoadNamesEveryDifferenceAndChangesNothing) {
   Tiny a(1, /*out=*/4), b(2);
   NamedTensors st = a.state();
-  st.erase(st.begin());                                 // drop "scale" (own parameters come first)
+  st.erase(st.begin());                                // drop "scale" (own parameters come first)
   st.emplace_back("head.weight", Tensor::zeros({1}));  // not in the model
   save_safetensors(path("s.safetensors"), st);
   const std::vector<float> before = b.fc->weight.to_vector();
@@ -385,7 +387,7 @@ TEST_F(Checkpoint, AnUncommittedWriteLeavesTheOldFile) {
     f.write("{\"new\": ");
     EXPECT_TRUE(fs::exists(f.temp_path()));
     EXPECT_EQ(fs::path(f.temp_path()).parent_path(), dir_);  // same folder, so rename is atomic
-  }  // destroyed before commit, e.g. by an exception
+  }                                                          // destroyed before commit, e.g. by an exception
   EXPECT_EQ(read_bytes(p), "{\"old\": true}\n");
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
 }

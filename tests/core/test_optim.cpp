@@ -1,12 +1,12 @@
 // Optimizer steps against values worked out by hand (torch.optim update rules), state for resuming,
 // and gradient clipping.
-#include <datamux/core/optim.hpp>
-#include <datamux/ops.hpp>
-#include <datamux/options.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <datamux/core/optim.hpp>
+#include <datamux/ops.hpp>
+#include <datamux/options.hpp>
 #include <limits>
 #include <map>
 

@@ -1,8 +1,8 @@
 // Learning-rate schedules at chosen steps (peak 1 so values read as fractions of the peak).
-#include <datamux/core/schedule.hpp>
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <datamux/core/schedule.hpp>
 #include <numbers>
 #include <stdexcept>
 

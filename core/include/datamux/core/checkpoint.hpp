@@ -15,10 +15,9 @@
 //   LoadReport r = load_into(model, "model.safetensors", /*strict=*/true);
 #pragma once
 
+#include <cstdint>
 #include <datamux/module.hpp>
 #include <datamux/tensor.hpp>
-
-#include <cstdint>
 #include <map>
 #include <string>
 #include <utility>

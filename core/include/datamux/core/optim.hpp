@@ -20,9 +20,8 @@
 // set_to_none) is skipped: neither it nor its state changes, as in torch.optim.
 #pragma once
 
-#include <datamux/tensor.hpp>
-
 #include <cstdint>
+#include <datamux/tensor.hpp>
 #include <map>
 #include <string>
 #include <utility>
@@ -69,7 +68,7 @@ class Optimizer {
  private:
   NamedTensors params_;
   std::vector<std::string> slot_names_;
-  std::vector<std::vector<Tensor>> slots_;   // [param][slot]
+  std::vector<std::vector<Tensor>> slots_;  // [param][slot]
   std::vector<std::vector<float*>> slot_ptrs_;
   std::vector<int64_t> steps_;
   double lr_;
