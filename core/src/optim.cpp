@@ -109,7 +109,7 @@ void Optimizer::load_state(const std::map<std::string, Tensor>& state) {
   // Validate everything first, so a bad checkpoint leaves the optimizer as it was.
   std::set<std::string> known;
   std::vector<int64_t> steps(params_.size(), 0);
-  std::vector<std::vector<const Tensor*>> sources(params_.size());
+  std::vector<std::vector<const Tensor*>> sources(params_.size(), std::vector<const Tensor*>(slot_names_.size()));
   for (std::size_t i = 0; i < params_.size(); ++i) {
     const std::string& name = params_[i].first;
     const Shape& shape = params_[i].second.shape();
@@ -117,8 +117,8 @@ void Optimizer::load_state(const std::map<std::string, Tensor>& state) {
     known.insert(step_key);
     auto st = state.find(step_key);
     if (st != state.end()) steps[i] = read_step(step_key, st->second);
-    for (const std::string& slot : slot_names_) {
-      const std::string key = name + "." + slot;
+    for (std::size_t k = 0; k < slot_names_.size(); ++k) {
+      const std::string key = name + "." + slot_names_[k];
       known.insert(key);
       auto it = state.find(key);
       if (it == state.end()) {
@@ -134,7 +134,7 @@ void Optimizer::load_state(const std::map<std::string, Tensor>& state) {
         throw InputError(fmt::format("optimizer state '{}': expected f32 {} (the shape of parameter '{}'), got {} {}",
                                      key, shape_str(shape), name, dtype_name(it->second.dtype()),
                                      shape_str(it->second.shape())));
-      sources[i].push_back(&it->second);
+      sources[i][k] = &it->second;
     }
   }
   std::vector<std::string> unknown;
@@ -146,7 +146,7 @@ void Optimizer::load_state(const std::map<std::string, Tensor>& state) {
   for (std::size_t i = 0; i < params_.size(); ++i) {
     steps_[i] = steps[i];
     for (std::size_t k = 0; k < slot_names_.size(); ++k) {
-      if (k < sources[i].size())
+      if (sources[i][k])
         slots_[i][k].copy_(*sources[i][k]);
       else
         slots_[i][k].fill_(0.f);
