@@ -194,7 +194,10 @@ TryReport try_plugin(Registry& registry, PluginKind kind, const std::string& nam
   }
 
   std::string text = fmt::format("{} plugin '{}' {} ({})\n", plugin_kind_name(kind), name, info.manifest->version, info.path);
-  text += fmt::format("  context:  N={} B={} L={} dim={} hidden={}, {} input, seed {}\n", N, B, L, ctx.dim, H,
+  const std::string shape = ctx.input == InputKind::Sequence ? fmt::format(" L={}", L)
+                            : ctx.input == InputKind::Image  ? fmt::format(" C={} H={} W={}", ctx.channels, ctx.height, ctx.width)
+                                                             : "";
+  text += fmt::format("  context:  N={} B={}{} dim={} hidden={}, {} input, seed {}\n", N, B, shape, ctx.dim, H,
                       input_kind_name(ctx.input), st.seed);
   std::string opts;
   for (const auto& [k, v] : used.items()) opts += (opts.empty() ? "" : ", ") + k + " = " + option_value_str(v);
