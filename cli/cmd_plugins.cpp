@@ -1,14 +1,13 @@
 // `datamux plugins list|info|try`: what the registry finds on the plugin search path, each plugin's
 // manifest and options schema, and a quick build-and-run of one plugin.
-#include "command.hpp"
-#include "plugin_report.hpp"
-#include "plugin_try.hpp"
-
-#include <datamux/registry.hpp>
-
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <datamux/registry.hpp>
+
+#include "command.hpp"
+#include "plugin_report.hpp"
+#include "plugin_try.hpp"
 
 namespace datamux::cli {
 namespace {
@@ -19,10 +18,12 @@ struct SearchOptions {
 };
 
 void add_search_options(CLI::App* sub, SearchOptions& o, bool kind_option) {
-  sub->add_option("--plugin-path", o.paths, "Also search this folder or library file (repeatable; after the "
-                                            "built-in folder and DATAMUX_PLUGIN_PATH)");
+  sub->add_option("--plugin-path", o.paths,
+                  "Also search this folder or library file (repeatable; after the "
+                  "built-in folder and DATAMUX_PLUGIN_PATH)");
   if (kind_option)
-    sub->add_option("--kind", o.kind, "Only plugins of this kind")->check(CLI::IsMember({"mux", "backbone", "demux", "head"}));
+    sub->add_option("--kind", o.kind, "Only plugins of this kind")
+        ->check(CLI::IsMember({"mux", "backbone", "demux", "head"}));
 }
 
 Registry make_registry(const SearchOptions& o) {
@@ -65,7 +66,8 @@ int run_list(const SearchOptions& o, bool json) {
   } else if (shown.empty()) {
     std::string paths;
     for (const auto& p : reg.search_paths()) paths += "\n  " + p;
-    std::printf("no plugins found; searched:%s\n", paths.empty() ? " (nothing: set DATAMUX_PLUGIN_PATH)" : paths.c_str());
+    std::printf("no plugins found; searched:%s\n",
+                paths.empty() ? " (nothing: set DATAMUX_PLUGIN_PATH)" : paths.c_str());
   } else {
     std::printf("%s", plugin_table(shown).c_str());
   }
@@ -91,7 +93,8 @@ int run_try(const SearchOptions& o, const std::string& name, const TrySettings& 
   std::vector<const PluginInfo*> found = lookup(reg, name, kind_of(o));
   if (found.size() > 1) {
     std::string kinds;
-    for (const PluginInfo* p : found) kinds += (kinds.empty() ? "" : ", ") + std::string(plugin_kind_name(p->manifest->kind));
+    for (const PluginInfo* p : found)
+      kinds += (kinds.empty() ? "" : ", ") + std::string(plugin_kind_name(p->manifest->kind));
     throw InputError(fmt::format("there are several plugins named '{}' ({}): choose one with --kind", name, kinds));
   }
   TryReport report = try_plugin(reg, found[0]->manifest->kind, name, settings);
@@ -116,8 +119,9 @@ void setup_plugins(Cli& cli) {
   auto info_opts = std::make_shared<SearchOptions>();
   auto info_name = std::make_shared<std::string>();
   auto info_json = std::make_shared<bool>(false);
-  CLI::App* info = plugins->add_subcommand("info", "A plugin's manifest and every option: type, default, range or "
-                                                   "choices, doc");
+  CLI::App* info = plugins->add_subcommand("info",
+                                           "A plugin's manifest and every option: type, default, range or "
+                                           "choices, doc");
   info->add_option("name", *info_name, "Plugin name (all kinds with that name are shown unless --kind)")->required();
   add_search_options(info, *info_opts, true);
   info->add_flag("--json", *info_json, "Print JSON");

@@ -13,7 +13,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <utility>
 #include <vector>
@@ -51,5 +50,6 @@ inline bool register_command(int order, CommandSetup setup) {
 
 #define DATAMUX_CLI_CONCAT_(a, b) a##b
 #define DATAMUX_CLI_CONCAT(a, b) DATAMUX_CLI_CONCAT_(a, b)
-#define DATAMUX_CLI_COMMAND(ORDER, SETUP) \
-  static const bool DATAMUX_CLI_CONCAT(datamux_cli_registered_, __LINE__) = ::datamux::cli::register_command(ORDER, SETUP);
+#define DATAMUX_CLI_COMMAND(ORDER, SETUP)                                   \
+  static const bool DATAMUX_CLI_CONCAT(datamux_cli_registered_, __LINE__) = \
+      ::datamux::cli::register_command(ORDER, SETUP);

@@ -1,14 +1,13 @@
 // `datamux`: the command-line entry point. Builds the CLI11 app from every registered command
 // (cli/cmd_*.cpp), runs the one given, and turns errors into a message and an exit code.
-#include "command.hpp"
-
-#include <datamux/options.hpp>
-#include <datamux/version.hpp>
-
 #include <algorithm>
 #include <cstdio>
+#include <datamux/options.hpp>
+#include <datamux/version.hpp>
 #include <exception>
 #include <string>
+
+#include "command.hpp"
 
 #ifndef DATAMUX_GIT_COMMIT
 #define DATAMUX_GIT_COMMIT ""
@@ -32,9 +31,9 @@ int usage_error(const std::string& message) {
 
 int main(int argc, char** argv) {
   using namespace datamux::cli;
-  Cli cli{CLI::App{"datamux: data multiplexing for neural networks (N inputs, one backbone pass, N outputs)",
-                   "datamux"},
-          {}};
+  Cli cli{
+      CLI::App{"datamux: data multiplexing for neural networks (N inputs, one backbone pass, N outputs)", "datamux"},
+      {}};
   cli.app.set_version_flag("--version", version_text(), "Print the version, SDK ABI and toolchain");
   cli.app.require_subcommand(1);
   auto entries = command_entries();

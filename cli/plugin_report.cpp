@@ -65,8 +65,11 @@ std::string plugin_details(const PluginInfo& info) {
 
 nlohmann::json plugin_json(const PluginInfo& info, bool with_options) {
   const PluginManifest& m = *info.manifest;
-  nlohmann::json j = {{"kind", plugin_kind_name(m.kind)}, {"name", m.name},     {"version", m.version},
-                      {"library", info.path},             {"description", m.description}};
+  nlohmann::json j = {{"kind", plugin_kind_name(m.kind)},
+                      {"name", m.name},
+                      {"version", m.version},
+                      {"library", info.path},
+                      {"description", m.description}};
   if (!with_options) return j;
   j["abi_version"] = m.abi_version;
   j["toolchain"] = m.toolchain;

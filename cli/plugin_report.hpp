@@ -2,9 +2,7 @@
 #pragma once
 
 #include <datamux/registry.hpp>
-
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 namespace datamux::cli {

@@ -18,9 +18,7 @@ int64_t parse_int(const std::string& s, bool& ok) {
 }
 
 OptionValue parse_typed(const std::string& text, OptionType type, const std::string& at) {
-  auto bad = [&](const char* what) {
-    return InputError(fmt::format("{}: expects {}, got '{}'", at, what, text));
-  };
+  auto bad = [&](const char* what) { return InputError(fmt::format("{}: expects {}, got '{}'", at, what, text)); };
   bool ok = false;
   switch (type) {
     case OptionType::Bool:
@@ -172,8 +170,10 @@ TryReport try_plugin(Registry& registry, PluginKind kind, const std::string& nam
       break;
     }
     case PluginKind::Backbone: {
-      if (ctx.input == InputKind::Image) run.input = randn({B, ctx.channels, ctx.height, ctx.width});
-      else run.input = randn(seq ? Shape{B, L, ctx.dim} : Shape{B, ctx.dim});
+      if (ctx.input == InputKind::Image)
+        run.input = randn({B, ctx.channels, ctx.height, ctx.width});
+      else
+        run.input = randn(seq ? Shape{B, L, ctx.dim} : Shape{B, ctx.dim});
       const Tensor mask = seq ? Tensor::ones({B, L}) : Tensor();
       run.output = static_cast<Backbone&>(*module).forward(run.input, mask);
       run.expected = seq ? Shape{B, L, H} : Shape{B, H};
@@ -193,10 +193,12 @@ TryReport try_plugin(Registry& registry, PluginKind kind, const std::string& nam
     }
   }
 
-  std::string text = fmt::format("{} plugin '{}' {} ({})\n", plugin_kind_name(kind), name, info.manifest->version, info.path);
+  std::string text =
+      fmt::format("{} plugin '{}' {} ({})\n", plugin_kind_name(kind), name, info.manifest->version, info.path);
   const std::string shape = ctx.input == InputKind::Sequence ? fmt::format(" L={}", L)
-                            : ctx.input == InputKind::Image  ? fmt::format(" C={} H={} W={}", ctx.channels, ctx.height, ctx.width)
-                                                             : "";
+                            : ctx.input == InputKind::Image
+                                ? fmt::format(" C={} H={} W={}", ctx.channels, ctx.height, ctx.width)
+                                : "";
   text += fmt::format("  context:  N={} B={}{} dim={} hidden={}, {} input, seed {}\n", N, B, shape, ctx.dim, H,
                       input_kind_name(ctx.input), st.seed);
   std::string opts;
@@ -210,7 +212,8 @@ TryReport try_plugin(Registry& registry, PluginKind kind, const std::string& nam
   if (!run.output.defined()) return fail("forward returned an undefined tensor");
   text += fmt::format("  forward:  {} -> {}\n", shape_str(run.input.shape()), shape_str(run.output.shape()));
   if (run.output.shape() != run.expected)
-    return fail(fmt::format("the output should be {} for a {} plugin", shape_str(run.expected), plugin_kind_name(kind)));
+    return fail(
+        fmt::format("the output should be {} for a {} plugin", shape_str(run.expected), plugin_kind_name(kind)));
   if (!all_finite(run.output)) return fail("the output holds NaN or infinite values");
   const std::vector<float> values = run.output.to_vector();
   double sum = 0, abs_sum = 0;
@@ -219,7 +222,8 @@ TryReport try_plugin(Registry& registry, PluginKind kind, const std::string& nam
   text += fmt::format("  output:   mean {:.6g}, mean |x| {:.6g}\n", sum / n, abs_sum / n);
 
   if (!run.loss.defined()) run.loss = probe_loss(run.output, rng);
-  if (!run.loss.requires_grad()) return fail("the output is not connected to the input or any parameter (no autograd graph)");
+  if (!run.loss.requires_grad())
+    return fail("the output is not connected to the input or any parameter (no autograd graph)");
   run.loss.backward();
   size_t reached = 0;
   const auto params = module->named_parameters();

@@ -1,13 +1,12 @@
 // Typed plugin options: the bag of values, the schema helpers, and validation of a pipeline section
 // against a plugin's schema with one clear message per mistake ("[mux] norm: ...").
-#include <datamux/options.hpp>
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <datamux/options.hpp>
 #include <stdexcept>
 
 namespace datamux {
@@ -16,11 +15,16 @@ namespace {
 // Name of the type a value holds, for messages ("expects a float, got a string").
 const char* held_type_name(const OptionValue& v) {
   switch (v.index()) {
-    case 0: return "bool";
-    case 1: return "int";
-    case 2: return "float";
-    case 3: return "string";
-    default: return "int list";
+    case 0:
+      return "bool";
+    case 1:
+      return "int";
+    case 2:
+      return "float";
+    case 3:
+      return "string";
+    default:
+      return "int list";
   }
 }
 
@@ -70,7 +74,8 @@ size_t edit_distance(const std::string& a, const std::string& b) {
     for (size_t j = 1; j <= m; ++j) {
       const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
       d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
   return d[n][m];
 }
@@ -81,10 +86,11 @@ const T& get_as(const std::vector<std::pair<std::string, OptionValue>>& items, c
   for (const auto& [k, v] : items)
     if (k == key) {
       if (const T* x = std::get_if<T>(&v)) return *x;
-      throw std::invalid_argument(
-          fmt::format("option '{}' holds {} {}, not {} {}", key, article(held_type_name(v)), held_type_name(v), article(wanted), wanted));
+      throw std::invalid_argument(fmt::format("option '{}' holds {} {}, not {} {}", key, article(held_type_name(v)),
+                                              held_type_name(v), article(wanted), wanted));
     }
-  throw std::invalid_argument(fmt::format("option '{}' is not set (is it declared in the plugin's options schema?)", key));
+  throw std::invalid_argument(
+      fmt::format("option '{}' is not set (is it declared in the plugin's options schema?)", key));
 }
 
 // Checks one given value against its spec and returns it in the spec's type (an int given for a float
@@ -92,8 +98,8 @@ const T& get_as(const std::vector<std::pair<std::string, OptionValue>>& items, c
 OptionValue checked_value(const OptionSpec& s, const OptionValue& v, const std::string& at) {
   const char* want = option_type_name(s.type);
   auto wrong_type = [&] {
-    return InputError(fmt::format("{}: expects {} {}, got {} {} ({})", at, article(want), want, article(held_type_name(v)),
-                                  held_type_name(v), option_value_str(v)));
+    return InputError(fmt::format("{}: expects {} {}, got {} {} ({})", at, article(want), want,
+                                  article(held_type_name(v)), held_type_name(v), option_value_str(v)));
   };
   switch (s.type) {
     case OptionType::Bool:
@@ -113,7 +119,8 @@ OptionValue checked_value(const OptionSpec& s, const OptionValue& v, const std::
       if (!std::holds_alternative<IntList>(v)) throw wrong_type();
       return v;
     case OptionType::Int:
-    case OptionType::Float: break;
+    case OptionType::Float:
+      break;
   }
   double x = 0;
   OptionValue out = v;
@@ -141,10 +148,14 @@ OptionValue checked_value(const OptionSpec& s, const OptionValue& v, const std::
 
 std::string option_value_str(const OptionValue& v) {
   switch (v.index()) {
-    case 0: return std::get<bool>(v) ? "true" : "false";
-    case 1: return std::to_string(std::get<int64_t>(v));
-    case 2: return float_str(std::get<double>(v));
-    case 3: return "\"" + std::get<std::string>(v) + "\"";
+    case 0:
+      return std::get<bool>(v) ? "true" : "false";
+    case 1:
+      return std::to_string(std::get<int64_t>(v));
+    case 2:
+      return float_str(std::get<double>(v));
+    case 3:
+      return "\"" + std::get<std::string>(v) + "\"";
     default: {
       std::string out = "[";
       for (int64_t x : std::get<IntList>(v)) out += (out.size() > 1 ? ", " : "") + std::to_string(x);
@@ -158,10 +169,12 @@ std::string option_range_str(const OptionSpec& spec) { return range_str(spec); }
 OptionSpec opt_bool(std::string key, bool def, std::string doc) {
   return OptionSpec{std::move(key), OptionType::Bool, def, {}, {}, {}, std::move(doc)};
 }
-OptionSpec opt_int(std::string key, int64_t def, std::string doc, std::optional<double> min, std::optional<double> max) {
+OptionSpec opt_int(std::string key, int64_t def, std::string doc, std::optional<double> min,
+                   std::optional<double> max) {
   return OptionSpec{std::move(key), OptionType::Int, def, min, max, {}, std::move(doc)};
 }
-OptionSpec opt_float(std::string key, double def, std::string doc, std::optional<double> min, std::optional<double> max) {
+OptionSpec opt_float(std::string key, double def, std::string doc, std::optional<double> min,
+                     std::optional<double> max) {
   return OptionSpec{std::move(key), OptionType::Float, def, min, max, {}, std::move(doc)};
 }
 OptionSpec opt_string(std::string key, std::string def, std::string doc, std::vector<std::string> choices) {
@@ -190,7 +203,9 @@ const OptionValue* Options::find(const std::string& key) const {
 
 bool Options::get_bool(const std::string& key) const { return get_as<bool>(items_, key, "bool"); }
 int64_t Options::get_int(const std::string& key) const { return get_as<int64_t>(items_, key, "int"); }
-const std::string& Options::get_string(const std::string& key) const { return get_as<std::string>(items_, key, "string"); }
+const std::string& Options::get_string(const std::string& key) const {
+  return get_as<std::string>(items_, key, "string");
+}
 const IntList& Options::get_int_list(const std::string& key) const { return get_as<IntList>(items_, key, "int list"); }
 
 double Options::get_float(const std::string& key) const {

@@ -3,12 +3,12 @@
 // toolchain, is its manifest well formed.
 #include "plugin_library.hpp"
 
-#include <boost/dll/library_info.hpp>
-#include <boost/dll/shared_library.hpp>
 #include <dlfcn.h>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/dll/library_info.hpp>
+#include <boost/dll/shared_library.hpp>
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
@@ -24,10 +24,9 @@ namespace fs = std::filesystem;
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winvalid-offsetof"
 constexpr std::size_t kManifestV1Size = offsetof(PluginManifest, create) + sizeof(PluginFactory);
-static_assert(sizeof(void*) != 8 ||
-                  (offsetof(PluginManifest, toolchain) == 8 && offsetof(PluginManifest, kind) == 16 &&
-                   offsetof(PluginManifest, name) == 24 && offsetof(PluginManifest, options) == 48 &&
-                   offsetof(PluginManifest, create) == 72),
+static_assert(sizeof(void*) != 8 || (offsetof(PluginManifest, toolchain) == 8 && offsetof(PluginManifest, kind) == 16 &&
+                                     offsetof(PluginManifest, name) == 24 && offsetof(PluginManifest, options) == 48 &&
+                                     offsetof(PluginManifest, create) == 72),
               "PluginManifest's layout changed: append new fields at the end, or bump kAbiVersion");
 #pragma GCC diagnostic pop
 constexpr std::size_t kManifestMaxSize = 4096;
@@ -42,12 +41,16 @@ bool valid_identifier(const char* s) {
 
 bool same_type(const OptionSpec& s) {
   switch (s.type) {
-    case OptionType::Bool: return std::holds_alternative<bool>(s.default_value);
-    case OptionType::Int: return std::holds_alternative<int64_t>(s.default_value);
+    case OptionType::Bool:
+      return std::holds_alternative<bool>(s.default_value);
+    case OptionType::Int:
+      return std::holds_alternative<int64_t>(s.default_value);
     case OptionType::Float:
       return std::holds_alternative<double>(s.default_value) || std::holds_alternative<int64_t>(s.default_value);
-    case OptionType::String: return std::holds_alternative<std::string>(s.default_value);
-    case OptionType::IntList: return std::holds_alternative<IntList>(s.default_value);
+    case OptionType::String:
+      return std::holds_alternative<std::string>(s.default_value);
+    case OptionType::IntList:
+      return std::holds_alternative<IntList>(s.default_value);
   }
   return false;
 }
@@ -58,10 +61,12 @@ void check_schema(const PluginManifest& m, const std::string& who) {
   Options defaults;
   for (const OptionSpec& s : m.options) {
     if (!valid_identifier(s.key.c_str()))
-      throw InputError(fmt::format("{} declares an option named '{}': keys are lower-case identifiers (a-z, 0-9, _)", who, s.key));
+      throw InputError(
+          fmt::format("{} declares an option named '{}': keys are lower-case identifiers (a-z, 0-9, _)", who, s.key));
     if (!seen.insert(s.key).second) throw InputError(fmt::format("{} declares option '{}' twice", who, s.key));
     if (static_cast<unsigned>(s.type) > static_cast<unsigned>(OptionType::IntList))
-      throw InputError(fmt::format("{}: option '{}' has an unknown type ({})", who, s.key, static_cast<unsigned>(s.type)));
+      throw InputError(
+          fmt::format("{}: option '{}' has an unknown type ({})", who, s.key, static_cast<unsigned>(s.type)));
     if (!same_type(s))
       throw InputError(fmt::format("{}: option '{}' is declared {} but its default is {}", who, s.key,
                                    option_type_name(s.type), option_value_str(s.default_value)));
@@ -92,12 +97,14 @@ void check_manifest(const PluginManifest& m, const std::string& path) {
     throw InputError(fmt::format("plugin library '{}' has a manifest of {} bytes; a datamux manifest has {} to {}",
                                  path, m.struct_size, kManifestV1Size, kManifestMaxSize));
   if (static_cast<unsigned>(m.kind) > static_cast<unsigned>(PluginKind::Head))
-    throw InputError(fmt::format("plugin library '{}' declares an unknown kind ({}); kinds are mux, backbone, demux, head",
-                                 path, static_cast<unsigned>(m.kind)));
+    throw InputError(
+        fmt::format("plugin library '{}' declares an unknown kind ({}); kinds are mux, backbone, demux, head", path,
+                    static_cast<unsigned>(m.kind)));
   if (!valid_identifier(m.name))
-    throw InputError(fmt::format("plugin library '{}' declares the name '{}': names are lower-case identifiers "
-                                 "(a-z, 0-9, _; at most 64 characters)",
-                                 path, m.name ? m.name : "(null)"));
+    throw InputError(
+        fmt::format("plugin library '{}' declares the name '{}': names are lower-case identifiers "
+                    "(a-z, 0-9, _; at most 64 characters)",
+                    path, m.name ? m.name : "(null)"));
   const std::string who = fmt::format("{} plugin '{}' ({})", plugin_kind_name(m.kind), m.name, path);
   if (!m.version || !m.description) throw InputError(who + " has a null version or description");
   if (!m.create) throw InputError(who + " has no factory (create is null)");
@@ -108,14 +115,16 @@ void check_manifest(const PluginManifest& m, const std::string& path) {
 
 bool is_plugin_file_name(const std::string& file_name) {
   constexpr std::string_view prefix = "libdatamux-", suffix = ".so";
-  return file_name.size() > prefix.size() + suffix.size() && file_name.starts_with(prefix) && file_name.ends_with(suffix);
+  return file_name.size() > prefix.size() + suffix.size() && file_name.starts_with(prefix) &&
+         file_name.ends_with(suffix);
 }
 
 OpenedPlugin open_plugin(const std::string& path) {
   std::error_code fec;
   if (!fs::exists(path, fec)) throw InputError(fmt::format("plugin library '{}' does not exist", path));
   if (fs::is_directory(path, fec))
-    throw InputError(fmt::format("plugin library '{}' is a folder; give a library file, or add the folder to the search path", path));
+    throw InputError(fmt::format(
+        "plugin library '{}' is a folder; give a library file, or add the folder to the search path", path));
 
   auto lib = std::make_shared<boost::dll::shared_library>();
   boost::dll::fs::error_code ec;
@@ -127,7 +136,8 @@ OpenedPlugin open_plugin(const std::string& path) {
   }
   if (!lib->has("datamux_plugin"))
     throw InputError(fmt::format(
-        "'{}' is not a datamux plugin: it does not export the symbol 'datamux_plugin' (define one with DATAMUX_PLUGIN)", path));
+        "'{}' is not a datamux plugin: it does not export the symbol 'datamux_plugin' (define one with DATAMUX_PLUGIN)",
+        path));
   // The symbol must be a Boost.DLL alias (a pointer to the entry function), not a function or object of
   // that name: calling anything else would crash instead of failing.
   try {
@@ -135,7 +145,8 @@ OpenedPlugin open_plugin(const std::string& path) {
     const std::vector<std::string> aliases = info.symbols("boostdll");
     if (std::find(aliases.begin(), aliases.end(), "datamux_plugin") == aliases.end())
       throw InputError(fmt::format(
-          "'{}' exports 'datamux_plugin' but not through DATAMUX_PLUGIN (a BOOST_DLL_ALIAS): refusing to call it", path));
+          "'{}' exports 'datamux_plugin' but not through DATAMUX_PLUGIN (a BOOST_DLL_ALIAS): refusing to call it",
+          path));
   } catch (const InputError&) {
     throw;
   } catch (const std::exception& e) {

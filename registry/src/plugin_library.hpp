@@ -3,7 +3,6 @@
 #pragma once
 
 #include <datamux/plugin.hpp>
-
 #include <memory>
 #include <string>
 #include <vector>

@@ -1,15 +1,14 @@
 // The Registry: a search path scanned lazily, the plugins found on it by kind and name, and creation
 // of components whose shared_ptr keeps their library loaded.
-#include <datamux/registry.hpp>
-
-#include "plugin_library.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <datamux/registry.hpp>
 #include <filesystem>
 #include <map>
 #include <mutex>
+
+#include "plugin_library.hpp"
 
 namespace datamux {
 namespace {
@@ -25,20 +24,28 @@ std::string canonical_path(const std::string& path) {
 
 bool implements(PluginKind kind, Module* m) {
   switch (kind) {
-    case PluginKind::Mux: return dynamic_cast<Multiplexer*>(m) != nullptr;
-    case PluginKind::Backbone: return dynamic_cast<Backbone*>(m) != nullptr;
-    case PluginKind::Demux: return dynamic_cast<Demultiplexer*>(m) != nullptr;
-    case PluginKind::Head: return dynamic_cast<Head*>(m) != nullptr;
+    case PluginKind::Mux:
+      return dynamic_cast<Multiplexer*>(m) != nullptr;
+    case PluginKind::Backbone:
+      return dynamic_cast<Backbone*>(m) != nullptr;
+    case PluginKind::Demux:
+      return dynamic_cast<Demultiplexer*>(m) != nullptr;
+    case PluginKind::Head:
+      return dynamic_cast<Head*>(m) != nullptr;
   }
   return false;
 }
 
 const char* interface_name(PluginKind kind) {
   switch (kind) {
-    case PluginKind::Mux: return "datamux::Multiplexer";
-    case PluginKind::Backbone: return "datamux::Backbone";
-    case PluginKind::Demux: return "datamux::Demultiplexer";
-    case PluginKind::Head: return "datamux::Head";
+    case PluginKind::Mux:
+      return "datamux::Multiplexer";
+    case PluginKind::Backbone:
+      return "datamux::Backbone";
+    case PluginKind::Demux:
+      return "datamux::Demultiplexer";
+    case PluginKind::Head:
+      return "datamux::Head";
   }
   return "?";
 }
@@ -67,9 +74,10 @@ struct Registry::Impl {
     const PluginManifest& m = *opened.manifest;
     Key key{m.kind, m.name};
     if (auto it = by_name.find(key); it != by_name.end()) {
-      std::string msg = fmt::format("two plugin libraries provide the {} plugin '{}': '{}' and '{}'; remove one of them "
-                                    "from the search path",
-                                    plugin_kind_name(m.kind), m.name, it->second->path, opened.path);
+      std::string msg = fmt::format(
+          "two plugin libraries provide the {} plugin '{}': '{}' and '{}'; remove one of them "
+          "from the search path",
+          plugin_kind_name(m.kind), m.name, it->second->path, opened.path);
       if (scanning) duplicates.emplace(key, msg);
       throw InputError(msg);
     }
@@ -130,10 +138,12 @@ struct Registry::Impl {
     std::string other_kinds;
     for (const auto& [k, p] : by_name) {
       if (k.first == kind) same_kind.push_back(k.second);
-      if (k.first != kind && k.second == name) other_kinds += fmt::format(" (there is a {} named '{}')", plugin_kind_name(k.first), name);
+      if (k.first != kind && k.second == name)
+        other_kinds += fmt::format(" (there is a {} named '{}')", plugin_kind_name(k.first), name);
     }
     std::string msg = fmt::format("no {} plugin named '{}'", plugin_kind_name(kind), name);
-    if (std::string hint = did_you_mean(name, same_kind); !hint.empty()) msg += fmt::format("; did you mean '{}'?", hint);
+    if (std::string hint = did_you_mean(name, same_kind); !hint.empty())
+      msg += fmt::format("; did you mean '{}'?", hint);
     msg += other_kinds;
     msg += same_kind.empty() ? fmt::format(" (no {} plugins found", plugin_kind_name(kind))
                              : fmt::format(" (available: {}", fmt::join(same_kind, ", "));

@@ -2,13 +2,13 @@
 // `datamux` command, a test binary) and relative to this library (any program linking an installed
 // datamux), then DATAMUX_PLUGIN_PATH. Works in the build tree (build/bin -> build/lib/datamux/plugins)
 // and in an installed prefix (bin -> <libdir>/datamux/plugins).
-#include "plugin_library.hpp"
-
 #include <dlfcn.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
+
+#include "plugin_library.hpp"
 
 #ifndef DATAMUX_PLUGIN_REL_DIR
 #define DATAMUX_PLUGIN_REL_DIR "lib/datamux/plugins"
@@ -32,9 +32,9 @@ void add_if_dir(std::vector<std::string>& out, const fs::path& p) {
 // <prefix>/<rel> for the prefix above `dir` (dir is <prefix>/bin or <prefix>/<libdir>).
 void add_candidates(std::vector<std::string>& out, const fs::path& dir) {
   const fs::path prefix = dir.parent_path();
-  add_if_dir(out, prefix / DATAMUX_PLUGIN_REL_DIR);  // installed layout (libdir may be lib64, lib/<triplet>)
+  add_if_dir(out, prefix / DATAMUX_PLUGIN_REL_DIR);         // installed layout (libdir may be lib64, lib/<triplet>)
   add_if_dir(out, prefix / "lib" / "datamux" / "plugins");  // build tree
-  add_if_dir(out, dir / "datamux" / "plugins");  // dir is the library folder itself
+  add_if_dir(out, dir / "datamux" / "plugins");             // dir is the library folder itself
 }
 
 }  // namespace

@@ -1,17 +1,16 @@
 // The `datamux` command as a user runs it: --version, --help on every command, `plugins list|info|try`
 // against the test plugins, and exit code 2 with a message on stderr for bad input.
-#include "registry_test_paths.hpp"
-
-#include <datamux/version.hpp>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
+#include <datamux/version.hpp>
 #include <fstream>
 #include <sstream>
-#include <sys/wait.h>
+
+#include "registry_test_paths.hpp"
 
 namespace datamux {
 namespace {
@@ -35,8 +34,8 @@ std::string slurp(const std::string& path) {
 // Runs `datamux ARGS` with DATAMUX_PLUGIN_PATH set to `plugin_path` (the built-in folder still comes first).
 Result datamux(const std::string& args, const std::string& plugin_path = good_dir()) {
   const std::string base = ::testing::TempDir() + "datamux_cli_" + std::to_string(::getpid());
-  const std::string cmd = "DATAMUX_PLUGIN_PATH='" + plugin_path + "' " DATAMUX_BINARY_DIR "/bin/datamux " + args + " >" +
-                          base + ".out 2>" + base + ".err";
+  const std::string cmd = "DATAMUX_PLUGIN_PATH='" + plugin_path + "' " DATAMUX_BINARY_DIR "/bin/datamux " + args +
+                          " >" + base + ".out 2>" + base + ".err";
   const int status = std::system(cmd.c_str());
   Result r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

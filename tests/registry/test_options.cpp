@@ -1,9 +1,9 @@
 // Options validation against a schema: defaults, conversions, and one message per mistake that names
 // the section and the key.
-#include <datamux/options.hpp>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <datamux/options.hpp>
 
 namespace datamux {
 namespace {
@@ -94,7 +94,8 @@ TEST(Options, BoundsAreInclusive) {
 }
 
 TEST(Options, NonFiniteFloatIsRefused) {
-  EXPECT_THAT(error_of(with("norm", std::numeric_limits<double>::quiet_NaN())), HasSubstr("[mux] norm: must be a finite number"));
+  EXPECT_THAT(error_of(with("norm", std::numeric_limits<double>::quiet_NaN())),
+              HasSubstr("[mux] norm: must be a finite number"));
 }
 
 TEST(Options, NotOneOfTheChoicesListsThemAndSuggests) {
@@ -104,11 +105,13 @@ TEST(Options, NotOneOfTheChoicesListsThemAndSuggests) {
 }
 
 TEST(Options, FreeStringAcceptsAnything) {
-  EXPECT_EQ(validate_options(schema(), with("label", std::string("any thing")), "[mux]").get_string("label"), "any thing");
+  EXPECT_EQ(validate_options(schema(), with("label", std::string("any thing")), "[mux]").get_string("label"),
+            "any thing");
 }
 
 TEST(Options, WhereIsUsedVerbatim) {
-  EXPECT_THAT(error_of(with("layers", int64_t{0}), "[backbone] (p.toml:3:1)"), HasSubstr("[backbone] (p.toml:3:1) layers: "));
+  EXPECT_THAT(error_of(with("layers", int64_t{0}), "[backbone] (p.toml:3:1)"),
+              HasSubstr("[backbone] (p.toml:3:1) layers: "));
 }
 
 TEST(Options, GettersReportMissingAndMistypedKeys) {
@@ -142,10 +145,10 @@ TEST(Options, RangeStr) {
 
 TEST(DidYouMean, SwapsAndTyposWithinLimits) {
   const std::vector<std::string> c = {"steps", "batch", "model", "gaussian", "hadamard"};
-  EXPECT_EQ(did_you_mean("stpes", c), "steps");   // one swap
+  EXPECT_EQ(did_you_mean("stpes", c), "steps");  // one swap
   EXPECT_EQ(did_you_mean("modle", c), "model");
   EXPECT_EQ(did_you_mean("gausian", c), "gaussian");  // one deletion
-  EXPECT_EQ(did_you_mean("Batch", c), "batch");  // case-insensitive
+  EXPECT_EQ(did_you_mean("Batch", c), "batch");       // case-insensitive
   EXPECT_EQ(did_you_mean("xyz", c), "");
   EXPECT_EQ(did_you_mean("anything", {}), "");
   EXPECT_EQ(did_you_mean("a", {"b"}), "");  // everything differs: no suggestion

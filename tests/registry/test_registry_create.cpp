@@ -1,18 +1,17 @@
 // Creating components through the registry: options validated first, factory failures reported with
 // the plugin's name, the kind's interface checked, objects that keep their library loaded after the
 // Registry is gone, and concurrent use from several threads.
-#include <datamux/registry.hpp>
-
-#include "registry_test_paths.hpp"
-
-#include <boost/core/demangle.hpp>
-#include <boost/dll/library_info.hpp>
 #include <dlfcn.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/core/demangle.hpp>
+#include <boost/dll/library_info.hpp>
+#include <datamux/registry.hpp>
 #include <thread>
+
+#include "registry_test_paths.hpp"
 
 namespace datamux {
 namespace {
@@ -67,7 +66,8 @@ TEST(RegistryCreate, ForwardPassThroughAGoodPlugin) {
 TEST(RegistryCreate, GradientsReachThePluginsParameters) {
   Registry reg;
   reg.add_search_path(good_dir());
-  auto mux = reg.create<Multiplexer>(PluginKind::Mux, "test_scale", opts({{"reduce", std::string("sum")}}), context(2), "[mux]");
+  auto mux = reg.create<Multiplexer>(PluginKind::Mux, "test_scale", opts({{"reduce", std::string("sum")}}), context(2),
+                                     "[mux]");
   const Tensor x = Tensor::from_vector({1, 2, 3, 4}, {2, 1, 2});  // instance 0: 1,2; instance 1: 3,4
   ops::sum(mux->forward(x)).backward();
   const Tensor g = mux->named_parameters()[0].second.grad();
@@ -78,9 +78,12 @@ TEST(RegistryCreate, GradientsReachThePluginsParameters) {
 TEST(RegistryCreate, OptionsAreValidatedWithTheSection) {
   Registry reg;
   reg.add_search_path(good_dir());
-  EXPECT_THAT(create_error(reg, "test_scale", opts({{"int", 2.0}})), HasSubstr("[mux] int: unknown option; did you mean 'init'?"));
-  EXPECT_THAT(create_error(reg, "test_scale", opts({{"init", std::string("x")}})), HasSubstr("[mux] init: expects a float"));
-  EXPECT_THAT(create_error(reg, "test_scale", opts({{"init", 101.0}})), HasSubstr("[mux] init: 101.0 is out of range [0.0, 100.0]"));
+  EXPECT_THAT(create_error(reg, "test_scale", opts({{"int", 2.0}})),
+              HasSubstr("[mux] int: unknown option; did you mean 'init'?"));
+  EXPECT_THAT(create_error(reg, "test_scale", opts({{"init", std::string("x")}})),
+              HasSubstr("[mux] init: expects a float"));
+  EXPECT_THAT(create_error(reg, "test_scale", opts({{"init", 101.0}})),
+              HasSubstr("[mux] init: 101.0 is out of range [0.0, 100.0]"));
   EXPECT_THAT(create_error(reg, "test_scale", opts({{"reduce", std::string("max")}})),
               HasSubstr("[mux] reduce: \"max\" is not one of \"mean\", \"sum\""));
 }
@@ -97,7 +100,8 @@ TEST(RegistryCreate, FactoryFailuresOfEveryKindBecomeInputErrors) {
   Registry reg;
   reg.add_search_path(good_dir());
   auto fail = [&](const char* how) { return create_error(reg, "test_throws", opts({{"fail", std::string(how)}})); };
-  EXPECT_THAT(fail("runtime_error"), HasSubstr("mux plugin 'test_throws' (" + throws_lib() + ") failed while building: ran out of widgets"));
+  EXPECT_THAT(fail("runtime_error"),
+              HasSubstr("mux plugin 'test_throws' (" + throws_lib() + ") failed while building: ran out of widgets"));
   EXPECT_THAT(fail("int"), HasSubstr("failed while building (a non-standard exception)"));
   EXPECT_THAT(fail("null"), HasSubstr("returned no object"));
   EXPECT_THAT(fail("wrong_kind"), HasSubstr("created an object that is not a datamux::Multiplexer"));
@@ -163,7 +167,8 @@ TEST(RegistryThreads, ConcurrentLookupsAndCreation) {
         try {
           if (reg.list().size() < 2) ++failures;
           if (std::string(reg.find(PluginKind::Mux, "test_throws").manifest->name) != "test_throws") ++failures;
-          auto mux = reg.create<Multiplexer>(PluginKind::Mux, "test_scale", opts({{"init", double(t)}}), context(2), "[mux]");
+          auto mux =
+              reg.create<Multiplexer>(PluginKind::Mux, "test_scale", opts({{"init", double(t)}}), context(2), "[mux]");
           const Tensor y = mux->forward(Tensor::ones({2, 1, 3}));
           if (y.to_vector()[0] != static_cast<float>(t)) ++failures;
           reg.add_search_path(dup_dir() + "/../good");  // same folder under another spelling: no duplicate

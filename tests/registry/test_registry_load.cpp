@@ -1,11 +1,11 @@
 // Loading plugin libraries: each refusal has its own message naming the file (and both versions where
 // there are two), checked in order; folder scans record refusals instead of failing.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <datamux/registry.hpp>
 
 #include "registry_test_paths.hpp"
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 namespace datamux {
 namespace {
@@ -41,9 +41,7 @@ TEST(RegistryLoad, MissingFile) {
   EXPECT_THAT(load_error(broken_dir() + "/libdatamux-nothing.so"), HasSubstr("libdatamux-nothing.so' does not exist"));
 }
 
-TEST(RegistryLoad, FolderIsNotALibrary) {
-  EXPECT_THAT(load_error(broken_dir()), HasSubstr("is a folder"));
-}
+TEST(RegistryLoad, FolderIsNotALibrary) { EXPECT_THAT(load_error(broken_dir()), HasSubstr("is a folder")); }
 
 TEST(RegistryLoad, NotALibraryGivesTheLoaderMessage) {
   const std::string e = load_error(broken_lib("notalib"));
@@ -58,7 +56,8 @@ TEST(RegistryLoad, MissingSymbol) {
 }
 
 TEST(RegistryLoad, SymbolNotMadeByTheMacroIsNotCalled) {
-  EXPECT_THAT(load_error(broken_lib("plain_symbol")), HasSubstr("exports 'datamux_plugin' but not through DATAMUX_PLUGIN"));
+  EXPECT_THAT(load_error(broken_lib("plain_symbol")),
+              HasSubstr("exports 'datamux_plugin' but not through DATAMUX_PLUGIN"));
 }
 
 TEST(RegistryLoad, AbiMismatchNamesFileAndBothVersions) {

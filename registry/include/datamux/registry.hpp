@@ -22,7 +22,6 @@
 #include <datamux/head.hpp>
 #include <datamux/multiplexer.hpp>
 #include <datamux/plugin.hpp>
-
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -34,9 +33,9 @@ namespace datamux {
 /// One loaded plugin library and its manifest. Owned by the Registry: pointers and references to it
 /// stay valid while the Registry lives.
 struct PluginInfo {
-  std::string path;                  // the library file (absolute, symlinks resolved)
-  const PluginManifest* manifest;    // valid while `library` lives
-  std::shared_ptr<void> library;     // keeps the library loaded
+  std::string path;                // the library file (absolute, symlinks resolved)
+  const PluginManifest* manifest;  // valid while `library` lives
+  std::shared_ptr<void> library;   // keeps the library loaded
 };
 
 /// A library or search-path entry the registry refused while scanning, and why.

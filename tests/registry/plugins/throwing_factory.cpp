@@ -2,7 +2,6 @@
 #include <datamux/backbone.hpp>
 #include <datamux/multiplexer.hpp>
 #include <datamux/plugin.hpp>
-
 #include <stdexcept>
 
 namespace {
@@ -19,7 +18,8 @@ class Identity : public datamux::Multiplexer {
 
 std::unique_ptr<datamux::Module> make(const datamux::Options& o, const datamux::BuildContext& ctx) {
   const std::string& fail = o.get_string("fail");
-  if (fail == "input_error") throw datamux::InputError("needs at most 4 instances, got " + std::to_string(ctx.instances));
+  if (fail == "input_error")
+    throw datamux::InputError("needs at most 4 instances, got " + std::to_string(ctx.instances));
   if (fail == "runtime_error") throw std::runtime_error("ran out of widgets");
   if (fail == "int") throw 42;
   if (fail == "null") return nullptr;
@@ -30,6 +30,7 @@ std::unique_ptr<datamux::Module> make(const datamux::Options& o, const datamux::
 }  // namespace
 
 DATAMUX_PLUGIN(datamux::PluginKind::Mux, "test_throws", "0.0.1", "Factory that fails as told",
-               (std::vector<datamux::OptionSpec>{datamux::opt_string(
-                   "fail", "none", "how to fail", {"none", "input_error", "runtime_error", "int", "null", "wrong_kind"})}),
+               (std::vector<datamux::OptionSpec>{
+                   datamux::opt_string("fail", "none", "how to fail",
+                                       {"none", "input_error", "runtime_error", "int", "null", "wrong_kind"})}),
                make)
