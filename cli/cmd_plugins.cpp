@@ -138,6 +138,9 @@ void setup_plugins(Cli& cli) {
   tr->add_option("--input", st->input, "Input kind the plugin is built for")
       ->capture_default_str()
       ->check(CLI::IsMember({"sequence", "vector", "image"}));
+  tr->add_option("--level", st->level, "Heads on sequence input: one target per token or per instance row")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"token", "sentence"}));
   tr->add_option("-N,--instances", st->instances, "N: inputs multiplexed together")->capture_default_str();
   tr->add_option("-B,--batch", st->batch, "Multiplexed rows")->capture_default_str();
   tr->add_option("-L,--seq-len", st->seq_len, "Tokens per instance (sequence input)")->capture_default_str();

@@ -134,68 +134,9 @@ TryReport try_plugin(Registry& registry, PluginKind kind, const std::string& nam
 
   const int64_t N = ctx.instances, B = st.batch, L = ctx.seq_len, H = ctx.hidden;
   const bool seq = ctx.input == InputKind::Sequence;
-  Rng rng(st.seed + 1);
-  auto randn = [&](const Shape& s) { return Tensor::randn(s, rng).set_requires_grad(true); };
-  auto per_instance = [&](int64_t d) -> Shape {
-    if (ctx.input == InputKind::Image) return {N, B, ctx.channels, ctx.height, ctx.width};
-    return seq ? Shape{N, B, L, d} : Shape{N, B, d};
-  };
-  Run run;
-  std::string extra;
-  switch (kind) {
-    case PluginKind::Mux: {
-      run.input = randn(per_instance(ctx.dim));
-      run.output = static_cast<Multiplexer&>(*module).forward(run.input);
-      run.expected = run.input.shape();
-      run.expected.erase(run.expected.begin());
-      if (ctx.input == InputKind::Image && run.output.dim() == 4) run.expected[1] = run.output.size(1);  // may change C
-      break;
-    }
-    case PluginKind::Demux: {
-      auto& demux = static_cast<Demultiplexer&>(*module);
-      const int64_t P = demux.prefix_length();
-      if (seq) {
-        const Tensor prepared = demux.prepare(Tensor::randn({N, B, L, ctx.dim}, rng));
-        const Shape want{N, B, P + L, ctx.dim};
-        if (prepared.shape() != want)
-          return {fmt::format("{} plugin '{}': prepare returned {}, expected {} (prefix_length {})\nFAILED\n",
-                              plugin_kind_name(kind), name, shape_str(prepared.shape()), shape_str(want), P),
-                  false};
-        extra = fmt::format("  prepare:  [{}, {}, {}, {}] -> {} (prefix_length {})\n", N, B, L, ctx.dim,
-                            shape_str(prepared.shape()), P);
-      }
-      run.input = randn(seq ? Shape{B, P + L, H} : Shape{B, H});
-      run.output = demux.forward(run.input);
-      run.expected = seq ? Shape{N, B, L, H} : Shape{N, B, H};
-      break;
-    }
-    case PluginKind::Backbone: {
-      if (ctx.input == InputKind::Image)
-        run.input = randn({B, ctx.channels, ctx.height, ctx.width});
-      else
-        run.input = randn(seq ? Shape{B, L, ctx.dim} : Shape{B, ctx.dim});
-      const Tensor mask = seq ? Tensor::ones({B, L}) : Tensor();
-      run.output = static_cast<Backbone&>(*module).forward(run.input, mask);
-      run.expected = seq ? Shape{B, L, H} : Shape{B, H};
-      break;
-    }
-    case PluginKind::Head: {
-      run.input = randn(seq ? Shape{N, B, L, H} : Shape{N, B, H});
-      std::vector<int32_t> t(static_cast<size_t>(seq ? N * B * L : N * B));
-      for (auto& x : t) x = static_cast<int32_t>(rng.randint(0, std::min(st.classes, st.vocab)));
-      const Tensor targets = Tensor::from_ints(t, seq ? Shape{N, B, L} : Shape{N, B});
-      HeadOutput out = static_cast<Head&>(*module).forward(run.input, targets);
-      run.output = out.loss;
-      run.loss = out.loss;
-      run.expected = {};
-      extra = fmt::format("  logits:   {}\n", out.logits.defined() ? shape_str(out.logits.shape()) : "(none)");
-      break;
-    }
-  }
-
   std::string text =
       fmt::format("{} plugin '{}' {} ({})\n", plugin_kind_name(kind), name, info.manifest->version, info.path);
-  const std::string shape = ctx.input == InputKind::Sequence ? fmt::format(" L={}", L)
+  const std::string shape = seq ? fmt::format(" L={}", L)
                             : ctx.input == InputKind::Image
                                 ? fmt::format(" C={} H={} W={}", ctx.channels, ctx.height, ctx.width)
                                 : "";
@@ -206,8 +147,65 @@ TryReport try_plugin(Registry& registry, PluginKind kind, const std::string& nam
   text += fmt::format("  options:  {}\n", opts.empty() ? "(none)" : opts);
   text += fmt::format("  state:    {} parameters in {} tensors, {} buffers\n", module->parameter_count(),
                       module->named_parameters().size(), module->named_buffers().size());
-  text += extra;
   auto fail = [&](const std::string& why) { return TryReport{text + "error: " + why + "\nFAILED\n", false}; };
+
+  Rng rng(st.seed + 1);
+  auto randn = [&](const Shape& s) { return Tensor::randn(s, rng).set_requires_grad(true); };
+  Run run;
+  try {
+    switch (kind) {
+      case PluginKind::Mux: {
+        run.input = randn(ctx.input == InputKind::Image ? Shape{N, B, ctx.channels, ctx.height, ctx.width}
+                          : seq                         ? Shape{N, B, L, ctx.dim}
+                                                        : Shape{N, B, ctx.dim});
+        run.output = static_cast<Multiplexer&>(*module).forward(run.input);
+        run.expected = run.input.shape();
+        run.expected.erase(run.expected.begin());
+        if (ctx.input == InputKind::Image && run.output.dim() == 4)
+          run.expected[1] = run.output.size(1);  // C may change
+        break;
+      }
+      case PluginKind::Demux: {
+        auto& demux = static_cast<Demultiplexer&>(*module);
+        const int64_t P = demux.prefix_length();
+        if (seq) {
+          const Tensor prepared = demux.prepare(Tensor::randn({N, B, L, ctx.dim}, rng));
+          const Shape want{N, B, P + L, ctx.dim};
+          text += fmt::format("  prepare:  {} -> {} (prefix_length {})\n", shape_str({N, B, L, ctx.dim}),
+                              shape_str(prepared.shape()), P);
+          if (prepared.shape() != want) return fail(fmt::format("prepare should return {}", shape_str(want)));
+        }
+        run.input = randn(seq ? Shape{B, P + L, H} : Shape{B, H});
+        run.output = demux.forward(run.input);
+        run.expected = seq ? Shape{N, B, L, H} : Shape{N, B, H};
+        break;
+      }
+      case PluginKind::Backbone: {
+        run.input = randn(ctx.input == InputKind::Image ? Shape{B, ctx.channels, ctx.height, ctx.width}
+                          : seq                         ? Shape{B, L, ctx.dim}
+                                                        : Shape{B, ctx.dim});
+        run.output = static_cast<Backbone&>(*module).forward(run.input, seq ? Tensor::ones({B, L}) : Tensor());
+        run.expected = seq ? Shape{B, L, H} : Shape{B, H};
+        break;
+      }
+      case PluginKind::Head: {
+        // Token-level targets label every position; sentence-level ones every instance row.
+        const bool token = seq && st.level == "token";
+        run.input = randn(seq ? Shape{N, B, L, H} : Shape{N, B, H});
+        const Shape tshape = token ? Shape{N, B, L} : Shape{N, B};
+        std::vector<int32_t> t(static_cast<size_t>(shape_numel(tshape)));
+        for (auto& x : t) x = static_cast<int32_t>(rng.randint(0, std::min(st.classes, st.vocab)));
+        HeadOutput out = static_cast<Head&>(*module).forward(run.input, Tensor::from_ints(t, tshape));
+        run.output = run.loss = out.loss;
+        run.expected = {};
+        text += fmt::format("  targets:  {} ({} level), logits {}\n", shape_str(tshape), token ? "token" : "sentence",
+                            out.logits.defined() ? shape_str(out.logits.shape()) : "(none)");
+        break;
+      }
+    }
+  } catch (const std::exception& e) {
+    return fail(fmt::format("forward threw: {}", e.what()));
+  }
 
   if (!run.output.defined()) return fail("forward returned an undefined tensor");
   text += fmt::format("  forward:  {} -> {}\n", shape_str(run.input.shape()), shape_str(run.output.shape()));
@@ -224,7 +222,11 @@ TryReport try_plugin(Registry& registry, PluginKind kind, const std::string& nam
   if (!run.loss.defined()) run.loss = probe_loss(run.output, rng);
   if (!run.loss.requires_grad())
     return fail("the output is not connected to the input or any parameter (no autograd graph)");
-  run.loss.backward();
+  try {
+    run.loss.backward();
+  } catch (const std::exception& e) {
+    return fail(fmt::format("backward threw: {}", e.what()));
+  }
   size_t reached = 0;
   const auto params = module->named_parameters();
   for (const auto& [pname, p] : params) {

@@ -12,6 +12,7 @@ namespace datamux::cli {
 struct TrySettings {
   std::vector<std::string> sets;   // key=value options, typed by the plugin's schema
   std::string input = "sequence";  // sequence, vector, image
+  std::string level = "token";     // heads on sequence input: token or sentence targets
   int64_t instances = 2, batch = 2, seq_len = 4, hidden = 8;
   int64_t vocab = 16, classes = 3, channels = 1, height = 8, width = 8;
   uint64_t seed = 0;

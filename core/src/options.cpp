@@ -221,8 +221,12 @@ Options validate_options(const std::vector<OptionSpec>& schema, const Options& g
     if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
     const std::string hint = did_you_mean(key, keys);
     std::string msg = fmt::format("{} {}: unknown option", where, key);
-    if (!hint.empty()) msg += fmt::format("; did you mean '{}'?", hint);
-    msg += keys.empty() ? " (this plugin takes no options)" : fmt::format(" (known: {})", fmt::join(keys, ", "));
+    if (keys.empty())
+      msg += " (this section takes no options)";
+    else if (!hint.empty())
+      msg += fmt::format("; did you mean '{}'?", hint);
+    else
+      msg += fmt::format(" (known: {})", fmt::join(keys, ", "));
     throw InputError(msg);
   }
   Options out;

@@ -161,12 +161,19 @@ TEST(Cli, TryReportsBadOptionsAndFactoryErrorsAsUsageErrors) {
   EXPECT_THAT(r.err, HasSubstr("expected key=value"));
 }
 
-TEST(Cli, TryCatchesAPluginThatBreaksItsContract) {
-  // test_throws with fail=none returns x[0]: shape [B, L, d] is right for a mux, but nothing is learned
-  // and the output does not depend on instance 1; with --input vector it still passes the shape check.
-  const Result r = datamux("plugins try test_throws");
+TEST(Cli, TryPassesAStatelessPlugin) {
+  const Result r = datamux("plugins try test_throws");  // fail=none: returns instance 0
   EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("forward:  [2, 2, 4, 8] -> [2, 4, 8]"));
   EXPECT_THAT(r.out, HasSubstr("0 of 0 parameter tensors"));
+}
+
+TEST(Cli, TryCatchesAPluginThatBreaksItsContract) {
+  const Result r = datamux("plugins try test_throws --set fail=bad_shape --input vector");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("forward:  [2, 2, 64] -> [2, 2, 64]"));
+  EXPECT_THAT(r.err, HasSubstr("error: the output should be [2, 64] for a mux plugin"));
+  EXPECT_THAT(r.err, HasSubstr("FAILED"));
 }
 
 }  // namespace

@@ -55,13 +55,14 @@ TEST(Options, UnknownKeySuggestsTheClosest) {
   const std::string e = error_of(with("nrom", 2.0));
   EXPECT_THAT(e, HasSubstr("[mux] nrom: unknown option"));
   EXPECT_THAT(e, HasSubstr("did you mean 'norm'?"));
-  EXPECT_THAT(e, HasSubstr("known: norm, layers"));
+  EXPECT_THAT(e, ::testing::Not(HasSubstr("known:")));  // the suggestion is enough
 }
 
 TEST(Options, UnknownKeyWithNothingCloseHasNoSuggestion) {
   const std::string e = error_of(with("zzzzzz", 2.0));
   EXPECT_THAT(e, HasSubstr("[mux] zzzzzz: unknown option"));
   EXPECT_THAT(e, ::testing::Not(HasSubstr("did you mean")));
+  EXPECT_THAT(e, HasSubstr("(known: norm, layers, activation, bias, sizes, label)"));
 }
 
 TEST(Options, UnknownKeyForPluginWithoutOptions) {
@@ -69,7 +70,7 @@ TEST(Options, UnknownKeyForPluginWithoutOptions) {
     validate_options({}, with("x", true), "[demux]");
     FAIL() << "accepted an unknown key";
   } catch (const InputError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("[demux] x: unknown option (this plugin takes no options)"));
+    EXPECT_THAT(e.what(), HasSubstr("[demux] x: unknown option (this section takes no options)"));
   }
 }
 

@@ -11,9 +11,15 @@ class NotAMux : public datamux::Backbone {
   datamux::Tensor forward(const datamux::Tensor& x, const datamux::Tensor&) override { return x; }
 };
 
+// Returns instance 0 ([B, ...], a valid shape), or with `keep_axis` the input itself ([N, B, ...],
+// breaking the mux contract).
 class Identity : public datamux::Multiplexer {
  public:
-  datamux::Tensor forward(const datamux::Tensor& x) override { return x.select(0, 0); }
+  explicit Identity(bool keep_axis) : keep_axis_(keep_axis) {}
+  datamux::Tensor forward(const datamux::Tensor& x) override { return keep_axis_ ? x : x.select(0, 0); }
+
+ private:
+  bool keep_axis_;
 };
 
 std::unique_ptr<datamux::Module> make(const datamux::Options& o, const datamux::BuildContext& ctx) {
@@ -24,13 +30,13 @@ std::unique_ptr<datamux::Module> make(const datamux::Options& o, const datamux::
   if (fail == "int") throw 42;
   if (fail == "null") return nullptr;
   if (fail == "wrong_kind") return std::make_unique<NotAMux>();
-  return std::make_unique<Identity>();
+  return std::make_unique<Identity>(fail == "bad_shape");
 }
 
 }  // namespace
 
 DATAMUX_PLUGIN(datamux::PluginKind::Mux, "test_throws", "0.0.1", "Factory that fails as told",
-               (std::vector<datamux::OptionSpec>{
-                   datamux::opt_string("fail", "none", "how to fail",
-                                       {"none", "input_error", "runtime_error", "int", "null", "wrong_kind"})}),
+               (std::vector<datamux::OptionSpec>{datamux::opt_string("fail", "none", "how to fail",
+                                                                     {"none", "input_error", "runtime_error", "int",
+                                                                      "null", "wrong_kind", "bad_shape"})}),
                make)
