@@ -1,23 +1,47 @@
-# datamux_add_plugin(NAME SOURCES src...)
-# Builds one plugin as a MODULE library named libdatamux-<NAME>.so into the plugin folder, exporting
-# only its manifest symbol (hidden visibility), and installs it next to the built-in plugins.
+# datamux_add_plugin(NAME SOURCES src... [OUTPUT_DIRECTORY dir] [NO_INSTALL])
+#
+# Builds one plugin as a MODULE library libdatamux-<NAME>.so (target datamux_plugin_<NAME>) that
+# exports only its manifest symbol (hidden visibility; the SDK classes stay visible through
+# DATAMUX_API), links the SDK, and installs it into the plugin folder. Used in-tree for the built-in
+# plugins and, through find_package(datamux), by out-of-tree plugins.
+#
+#   OUTPUT_DIRECTORY  where the library is built (default: DATAMUX_PLUGIN_OUTPUT_DIR when set, e.g. the
+#                     build tree's lib/datamux/plugins, else the current binary folder)
+#   NO_INSTALL        build only (test plugins)
+#
+# Every plugin target is appended to the global property DATAMUX_PLUGIN_TARGETS, so that test binaries
+# which load plugins at run time can depend on all of them.
+# Installed plugins sit in <libdir>/datamux/plugins and find libdatamux.so two folders up; an
+# out-of-tree build adds the datamux prefix's libdir (set by datamuxConfig.cmake).
+if(NOT DEFINED DATAMUX_PLUGIN_RPATH)
+  set(DATAMUX_PLUGIN_RPATH "$ORIGIN/../..")
+endif()
+
 function(datamux_add_plugin NAME)
-  cmake_parse_arguments(ARG "" "" "SOURCES" ${ARGN})
+  cmake_parse_arguments(ARG "NO_INSTALL" "OUTPUT_DIRECTORY" "SOURCES" ${ARGN})
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "datamux_add_plugin(${NAME}): SOURCES is required")
   endif()
+  if(ARG_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "datamux_add_plugin(${NAME}): unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
+  endif()
   set(target datamux_plugin_${NAME})
   add_library(${target} MODULE ${ARG_SOURCES})
-  if(TARGET datamux::sdk)
-    target_link_libraries(${target} PRIVATE datamux::sdk)
-  endif()
+  target_link_libraries(${target} PRIVATE datamux::sdk)
   set_target_properties(${target} PROPERTIES
     OUTPUT_NAME datamux-${NAME}
+    PREFIX lib
+    SUFFIX .so
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON
-    LIBRARY_OUTPUT_DIRECTORY "${DATAMUX_PLUGIN_OUTPUT_DIR}"
-    INSTALL_RPATH "$ORIGIN/../..")
-  if(DATAMUX_PLUGIN_INSTALL_DIR)
+    INSTALL_RPATH "${DATAMUX_PLUGIN_RPATH}")
+  if(ARG_OUTPUT_DIRECTORY)
+    set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${ARG_OUTPUT_DIRECTORY}")
+  elseif(DATAMUX_PLUGIN_OUTPUT_DIR)
+    set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${DATAMUX_PLUGIN_OUTPUT_DIR}")
+  endif()
+  if(NOT ARG_NO_INSTALL AND DATAMUX_PLUGIN_INSTALL_DIR)
     install(TARGETS ${target} LIBRARY DESTINATION ${DATAMUX_PLUGIN_INSTALL_DIR})
   endif()
+  set_property(GLOBAL APPEND PROPERTY DATAMUX_PLUGIN_TARGETS ${target})
 endfunction()

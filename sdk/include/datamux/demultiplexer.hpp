@@ -5,7 +5,7 @@
 
 namespace datamux {
 
-class Demultiplexer : public Module {
+class DATAMUX_API Demultiplexer : public Module {
  public:
   /// Tokens this demux prepends to every instance in `prepare` (0 for most demuxes).
   virtual int64_t prefix_length() const { return 0; }

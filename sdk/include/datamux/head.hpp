@@ -13,7 +13,7 @@ struct HeadOutput {
 };
 
 /// states: [N, B, L, hidden] (token level) or [N, B, hidden]; targets: i32 [N, B, L] or [N, B].
-class Head : public Module {
+class DATAMUX_API Head : public Module {
  public:
   virtual HeadOutput forward(const Tensor& states, const Tensor& targets) = 0;
 };

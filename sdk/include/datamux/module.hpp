@@ -7,6 +7,7 @@
 
 #include <datamux/ops.hpp>
 #include <datamux/tensor.hpp>
+#include <datamux/version.hpp>
 
 #include <memory>
 #include <string>
@@ -15,7 +16,7 @@
 
 namespace datamux {
 
-class Module {
+class DATAMUX_API Module {
  public:
   virtual ~Module() = default;
   Module() = default;

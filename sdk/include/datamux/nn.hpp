@@ -6,7 +6,7 @@
 namespace datamux::nn {
 
 /// y = x W^T + b, W: [out, in] ("weight"), b: [out] ("bias").
-class Linear : public Module {
+class DATAMUX_API Linear : public Module {
  public:
   Linear(int64_t in, int64_t out, Rng& rng, bool bias = true);
   Tensor forward(const Tensor& x) const { return ops::linear(x, weight, bias); }
@@ -14,7 +14,7 @@ class Linear : public Module {
 };
 
 /// Layer norm over the last dim with affine "weight" (ones) and "bias" (zeros).
-class LayerNorm : public Module {
+class DATAMUX_API LayerNorm : public Module {
  public:
   explicit LayerNorm(int64_t dim, float eps = 1e-5f);
   Tensor forward(const Tensor& x) const { return ops::layer_norm(x, weight, bias, eps); }
@@ -24,7 +24,7 @@ class LayerNorm : public Module {
 
 /// Token lookup table "weight": [vocab, dim], initialised N(0, 1) like torch.nn.Embedding
 /// (pass `stddev` to scale it down, e.g. 0.02 as BERT does).
-class Embedding : public Module {
+class DATAMUX_API Embedding : public Module {
  public:
   Embedding(int64_t vocab, int64_t dim, Rng& rng, float stddev = 1.f);
   Tensor forward(const Tensor& ids) const { return ops::embedding(ids, weight); }
@@ -32,7 +32,7 @@ class Embedding : public Module {
 };
 
 /// 2-D convolution, "weight": [out, in, k, k], "bias": [out].
-class Conv2d : public Module {
+class DATAMUX_API Conv2d : public Module {
  public:
   Conv2d(int64_t in, int64_t out, int64_t kernel, Rng& rng, int64_t stride = 1, int64_t padding = 0, bool bias = true);
   Tensor forward(const Tensor& x) const { return ops::conv2d(x, weight, bias, stride, padding); }
@@ -41,7 +41,7 @@ class Conv2d : public Module {
 };
 
 /// Dropout that follows the module's train/eval mode and owns its random stream.
-class Dropout : public Module {
+class DATAMUX_API Dropout : public Module {
  public:
   Dropout(float p, uint64_t seed) : p(p), rng_(seed) {}
   Tensor forward(const Tensor& x) { return ops::dropout(x, p, is_training(), rng_); }

@@ -6,6 +6,8 @@
 // already been reported with the pipeline key that holds them.
 #pragma once
 
+#include <datamux/version.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -31,6 +33,8 @@ struct OptionSpec {
   std::vector<std::string> choices;   // String: allowed values (empty = any)
   std::string doc;
 };
+/// The spec's range for messages and docs: "[lo, hi]", ">= lo", "<= hi", or "" when unbounded.
+std::string option_range_str(const OptionSpec& spec);
 
 // Schema helpers, so a manifest reads as a table:
 //   opt_float("norm", 1.0, "L2 norm of each instance code", 0.0)
@@ -61,7 +65,7 @@ class Options {
 };
 
 /// Thrown for bad user input (options, pipelines, data files): the CLI prints `what()` and exits 2.
-class InputError : public std::runtime_error {
+class DATAMUX_API InputError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };

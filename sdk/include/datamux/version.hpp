@@ -8,6 +8,15 @@
 #define DATAMUX_VERSION_PATCH 0
 #define DATAMUX_VERSION_STRING "0.1.0"
 
+/// Marks the SDK classes whose vtables and typeinfo cross the plugin boundary. Plugins are built with
+/// hidden visibility (only their manifest is exported); these classes must stay visible so that
+/// dynamic_cast to an interface and catching an SDK exception work across libraries.
+#if defined(__GNUC__) || defined(__clang__)
+#define DATAMUX_API __attribute__((visibility("default")))
+#else
+#define DATAMUX_API
+#endif
+
 namespace datamux {
 
 /// Bumped on every breaking change of any SDK header (class layout, virtual functions, manifest).

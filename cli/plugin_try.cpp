@@ -1,0 +1,244 @@
+// Builds one plugin with a small context, runs forward and backward on random data, and checks the
+// shapes its kind's interface promises (see multiplexer.hpp, demultiplexer.hpp, backbone.hpp, head.hpp).
+#include "plugin_try.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+
+namespace datamux::cli {
+namespace {
+
+int64_t parse_int(const std::string& s, bool& ok) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  ok = ec == std::errc() && end == s.data() + s.size() && !s.empty();
+  return v;
+}
+
+OptionValue parse_typed(const std::string& text, OptionType type, const std::string& at) {
+  auto bad = [&](const char* what) { return InputError(fmt::format("{}: expects {}, got '{}'", at, what, text)); };
+  bool ok = false;
+  switch (type) {
+    case OptionType::Bool:
+      if (text == "true" || text == "1") return true;
+      if (text == "false" || text == "0") return false;
+      throw bad("true or false");
+    case OptionType::Int: {
+      const int64_t v = parse_int(text, ok);
+      if (!ok) throw bad("an integer");
+      return v;
+    }
+    case OptionType::Float: {
+      char* end = nullptr;
+      const double v = std::strtod(text.c_str(), &end);
+      if (text.empty() || end != text.c_str() + text.size()) throw bad("a number");
+      return v;
+    }
+    case OptionType::String:
+      if (text.size() >= 2 && text.front() == '"' && text.back() == '"') return text.substr(1, text.size() - 2);
+      return text;
+    case OptionType::IntList: {
+      std::string body = text;
+      if (body.size() >= 2 && body.front() == '[' && body.back() == ']') body = body.substr(1, body.size() - 2);
+      IntList out;
+      size_t start = 0;
+      while (start <= body.size() && !body.empty()) {
+        size_t comma = body.find(',', start);
+        std::string item = body.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        item.erase(0, item.find_first_not_of(' '));
+        item.erase(item.find_last_not_of(' ') + 1);
+        out.push_back(parse_int(item, ok));
+        if (!ok) throw bad("a list of integers like 1,2,3");
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+      return out;
+    }
+  }
+  throw bad("a value");
+}
+
+InputKind parse_input(const std::string& s) {
+  if (s == "sequence") return InputKind::Sequence;
+  if (s == "vector") return InputKind::Vector;
+  if (s == "image") return InputKind::Image;
+  throw InputError(fmt::format("--input: '{}' is not one of sequence, vector, image", s));
+}
+
+bool all_finite(const Tensor& t) {
+  for (float v : t.to_vector())
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
+// A scalar whose gradient reaches every output element with a different weight.
+Tensor probe_loss(const Tensor& y, Rng& rng) { return ops::sum(ops::mul(y, Tensor::randn(y.shape(), rng))); }
+
+struct Run {
+  Tensor input;   // what gradients should reach
+  Tensor output;  // checked against `expected`
+  Tensor loss;    // scalar to back-propagate
+  Shape expected;
+  std::string forward;  // "[..] -> [..]" description
+};
+
+}  // namespace
+
+Options parse_set_options(const std::vector<std::string>& sets, const std::vector<OptionSpec>& schema,
+                          const std::string& where) {
+  Options out;
+  for (const auto& s : sets) {
+    const size_t eq = s.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw InputError(fmt::format("--set '{}': expected key=value, e.g. --set norm=20", s));
+    const std::string key = s.substr(0, eq), text = s.substr(eq + 1);
+    const OptionSpec* spec = nullptr;
+    for (const auto& o : schema)
+      if (o.key == key) spec = &o;
+    out.set(key, spec ? parse_typed(text, spec->type, where + " " + key) : OptionValue(text));
+  }
+  return out;
+}
+
+TryReport try_plugin(Registry& registry, PluginKind kind, const std::string& name, const TrySettings& st) {
+  const PluginInfo& info = registry.find(kind, name);
+  const std::string where = fmt::format("[{}]", plugin_kind_name(kind));
+  const Options given = parse_set_options(st.sets, info.manifest->options, where);
+  const std::pair<const char*, int64_t> sizes[] = {
+      {"--instances", st.instances}, {"--batch", st.batch},   {"--seq-len", st.seq_len},
+      {"--hidden", st.hidden},       {"--vocab", st.vocab},   {"--classes", st.classes},
+      {"--channels", st.channels},   {"--height", st.height}, {"--width", st.width}};
+  for (const auto& [flag, v] : sizes)
+    if (v < 1 || v > 4096) throw InputError(fmt::format("{}: {} is out of range [1, 4096]", flag, v));
+
+  BuildContext ctx;
+  ctx.instances = st.instances;
+  ctx.input = parse_input(st.input);
+  ctx.hidden = st.hidden;
+  ctx.seq_len = ctx.input == InputKind::Sequence ? st.seq_len : 0;
+  ctx.vocab = st.vocab;
+  ctx.num_classes = st.classes;
+  ctx.channels = st.channels;
+  ctx.height = st.height;
+  ctx.width = st.width;
+  ctx.dim = ctx.input == InputKind::Sequence ? st.hidden : st.channels * st.height * st.width;
+  ctx.task = "try";
+  ctx.seed = st.seed;
+  Rng init(st.seed);
+  ctx.rng = &init;
+
+  std::shared_ptr<Module> module = registry.create_module(kind, name, given, ctx, where);
+  const Options used = validate_options(info.manifest->options, given, where);
+
+  const int64_t N = ctx.instances, B = st.batch, L = ctx.seq_len, H = ctx.hidden;
+  const bool seq = ctx.input == InputKind::Sequence;
+  std::string text =
+      fmt::format("{} plugin '{}' {} ({})\n", plugin_kind_name(kind), name, info.manifest->version, info.path);
+  const std::string shape = seq ? fmt::format(" L={}", L)
+                            : ctx.input == InputKind::Image
+                                ? fmt::format(" C={} H={} W={}", ctx.channels, ctx.height, ctx.width)
+                                : "";
+  text += fmt::format("  context:  N={} B={}{} dim={} hidden={}, {} input, seed {}\n", N, B, shape, ctx.dim, H,
+                      input_kind_name(ctx.input), st.seed);
+  std::string opts;
+  for (const auto& [k, v] : used.items()) opts += (opts.empty() ? "" : ", ") + k + " = " + option_value_str(v);
+  text += fmt::format("  options:  {}\n", opts.empty() ? "(none)" : opts);
+  text += fmt::format("  state:    {} parameters in {} tensors, {} buffers\n", module->parameter_count(),
+                      module->named_parameters().size(), module->named_buffers().size());
+  auto fail = [&](const std::string& why) { return TryReport{text + "error: " + why + "\nFAILED\n", false}; };
+
+  Rng rng(st.seed + 1);
+  auto randn = [&](const Shape& s) { return Tensor::randn(s, rng).set_requires_grad(true); };
+  Run run;
+  try {
+    switch (kind) {
+      case PluginKind::Mux: {
+        run.input = randn(ctx.input == InputKind::Image ? Shape{N, B, ctx.channels, ctx.height, ctx.width}
+                          : seq                         ? Shape{N, B, L, ctx.dim}
+                                                        : Shape{N, B, ctx.dim});
+        run.output = static_cast<Multiplexer&>(*module).forward(run.input);
+        run.expected = run.input.shape();
+        run.expected.erase(run.expected.begin());
+        if (ctx.input == InputKind::Image && run.output.dim() == 4)
+          run.expected[1] = run.output.size(1);  // C may change
+        break;
+      }
+      case PluginKind::Demux: {
+        auto& demux = static_cast<Demultiplexer&>(*module);
+        const int64_t P = demux.prefix_length();
+        if (seq) {
+          const Tensor prepared = demux.prepare(Tensor::randn({N, B, L, ctx.dim}, rng));
+          const Shape want{N, B, P + L, ctx.dim};
+          text += fmt::format("  prepare:  {} -> {} (prefix_length {})\n", shape_str({N, B, L, ctx.dim}),
+                              shape_str(prepared.shape()), P);
+          if (prepared.shape() != want) return fail(fmt::format("prepare should return {}", shape_str(want)));
+        }
+        run.input = randn(seq ? Shape{B, P + L, H} : Shape{B, H});
+        run.output = demux.forward(run.input);
+        run.expected = seq ? Shape{N, B, L, H} : Shape{N, B, H};
+        break;
+      }
+      case PluginKind::Backbone: {
+        run.input = randn(ctx.input == InputKind::Image ? Shape{B, ctx.channels, ctx.height, ctx.width}
+                          : seq                         ? Shape{B, L, ctx.dim}
+                                                        : Shape{B, ctx.dim});
+        run.output = static_cast<Backbone&>(*module).forward(run.input, seq ? Tensor::ones({B, L}) : Tensor());
+        run.expected = seq ? Shape{B, L, H} : Shape{B, H};
+        break;
+      }
+      case PluginKind::Head: {
+        // Token-level targets label every position; sentence-level ones every instance row.
+        const bool token = seq && st.level == "token";
+        run.input = randn(seq ? Shape{N, B, L, H} : Shape{N, B, H});
+        const Shape tshape = token ? Shape{N, B, L} : Shape{N, B};
+        std::vector<int32_t> t(static_cast<size_t>(shape_numel(tshape)));
+        for (auto& x : t) x = static_cast<int32_t>(rng.randint(0, std::min(st.classes, st.vocab)));
+        HeadOutput out = static_cast<Head&>(*module).forward(run.input, Tensor::from_ints(t, tshape));
+        run.output = run.loss = out.loss;
+        run.expected = {};
+        text += fmt::format("  targets:  {} ({} level), logits {}\n", shape_str(tshape), token ? "token" : "sentence",
+                            out.logits.defined() ? shape_str(out.logits.shape()) : "(none)");
+        break;
+      }
+    }
+  } catch (const std::exception& e) {
+    return fail(fmt::format("forward threw: {}", e.what()));
+  }
+
+  if (!run.output.defined()) return fail("forward returned an undefined tensor");
+  text += fmt::format("  forward:  {} -> {}\n", shape_str(run.input.shape()), shape_str(run.output.shape()));
+  if (run.output.shape() != run.expected)
+    return fail(
+        fmt::format("the output should be {} for a {} plugin", shape_str(run.expected), plugin_kind_name(kind)));
+  if (!all_finite(run.output)) return fail("the output holds NaN or infinite values");
+  const std::vector<float> values = run.output.to_vector();
+  double sum = 0, abs_sum = 0;
+  for (float v : values) sum += v, abs_sum += std::fabs(v);
+  const double n = static_cast<double>(std::max<size_t>(values.size(), 1));
+  text += fmt::format("  output:   mean {:.6g}, mean |x| {:.6g}\n", sum / n, abs_sum / n);
+
+  if (!run.loss.defined()) run.loss = probe_loss(run.output, rng);
+  if (!run.loss.requires_grad())
+    return fail("the output is not connected to the input or any parameter (no autograd graph)");
+  try {
+    run.loss.backward();
+  } catch (const std::exception& e) {
+    return fail(fmt::format("backward threw: {}", e.what()));
+  }
+  size_t reached = 0;
+  const auto params = module->named_parameters();
+  for (const auto& [pname, p] : params) {
+    if (!p.grad().defined()) continue;
+    if (!all_finite(p.grad())) return fail(fmt::format("the gradient of parameter '{}' is not finite", pname));
+    ++reached;
+  }
+  const bool input_grad = run.input.grad().defined();
+  if (input_grad && !all_finite(run.input.grad())) return fail("the gradient of the input is not finite");
+  text += fmt::format("  backward: gradient reached {} and {} of {} parameter tensors\n",
+                      input_grad ? "the input" : "not the input", reached, params.size());
+  return {text + "ok\n", true};
+}
+
+}  // namespace datamux::cli
