@@ -9,6 +9,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <string>
+
+#include <unistd.h>
 
 using namespace datamux;
 using namespace datamux::data;
