@@ -40,7 +40,7 @@ TEST(LearnedMux, MatchesFormulaOnHandMadeInputAndCodes) {
 
 TEST(LearnedMux, GradientReachesCodesAndAStepChangesTheOutput) {
   auto mux = make_mux("learned", sequence_context(2, 4));
-  const Tensor codes = param(*mux, "codes");
+  Tensor codes = param(*mux, "codes");
   const Tensor x = random_leaf({2, 2, 3, 4}, 5);
   const Tensor before = mux->forward(x).detach().clone();
   weighted_sum(mux->forward(x)).backward();
