@@ -3,10 +3,10 @@
 // norm, the elementwise-code mux) to compare the plugins' outputs with.
 #pragma once
 
-#include <datamux/registry.hpp>
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <datamux/registry.hpp>
 #include <string>
 #include <vector>
 

@@ -2,8 +2,6 @@
 // each is found with its kind, documents every option, builds with its defaults, maps shapes as its
 // interface says, keeps fixed transforms as buffers and learned ones as parameters, and
 // `datamux plugins info` prints every option with its default and doc.
-#include "plugin_test_util.hpp"
-
 #include <gmock/gmock.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +10,8 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "plugin_test_util.hpp"
 
 using namespace datamux;
 using namespace datamux::testing;
@@ -27,11 +27,11 @@ struct Builtin {
 };
 
 const std::vector<Builtin> kBuiltins = {
-    {PluginKind::Mux, "gaussian", false, false},      {PluginKind::Mux, "binary_hadamard", false, false},
-    {PluginKind::Mux, "random_ortho", false, false},  {PluginKind::Mux, "learned", false, true},
-    {PluginKind::Mux, "learned_ortho", false, true},  {PluginKind::Mux, "hadamard", false, false},
-    {PluginKind::Mux, "conv_gaussian", true, false},  {PluginKind::Demux, "mlp", false, true},
-    {PluginKind::Demux, "index", false, true},        {PluginKind::Demux, "linear", false, true},
+    {PluginKind::Mux, "gaussian", false, false},     {PluginKind::Mux, "binary_hadamard", false, false},
+    {PluginKind::Mux, "random_ortho", false, false}, {PluginKind::Mux, "learned", false, true},
+    {PluginKind::Mux, "learned_ortho", false, true}, {PluginKind::Mux, "hadamard", false, false},
+    {PluginKind::Mux, "conv_gaussian", true, false}, {PluginKind::Demux, "mlp", false, true},
+    {PluginKind::Demux, "index", false, true},       {PluginKind::Demux, "linear", false, true},
 };
 
 std::string run_cli(const std::string& args) {

@@ -6,12 +6,11 @@
 // runs a single large matmul instead of N small ones. Header-only: each plugin compiles its own copy.
 #pragma once
 
+#include <cmath>
 #include <datamux/context.hpp>
 #include <datamux/ops.hpp>
 #include <datamux/options.hpp>
 #include <datamux/tensor.hpp>
-
-#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -33,8 +32,8 @@ inline void check_demux_context(const std::string& what, const BuildContext& ctx
 /// Throws std::invalid_argument unless h is f32 [B, ..., hidden].
 inline void check_states(const std::string& what, const Tensor& h, int64_t hidden) {
   if (h.defined() && h.dtype() == DType::f32 && h.dim() >= 2 && h.size(-1) == hidden) return;
-  throw std::invalid_argument(what + ": expected backbone states [B, ..., hidden=" + std::to_string(hidden) + "], got " +
-                              (h.defined() ? shape_str(h.shape()) : std::string("an undefined tensor")));
+  throw std::invalid_argument(what + ": expected backbone states [B, ..., hidden=" + std::to_string(hidden) +
+                              "], got " + (h.defined() ? shape_str(h.shape()) : std::string("an undefined tensor")));
 }
 
 /// [N, out, in] weights initialised as N torch.nn.Linear(in, out) layers (Kaiming uniform).

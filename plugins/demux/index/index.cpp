@@ -13,16 +13,15 @@
 // the [N, B, L, 2*hidden] concatenation is never built. Parameters: prefix.index [N, d], prefix.filler
 // [d], prefix.cls [d]; proj.prefix_weight and proj.token_weight [hidden, hidden] (W = [W_p | W_h],
 // initialised as torch.nn.Linear(2*hidden, hidden)), proj.bias [hidden]; norm.weight, norm.bias.
-#include "../common/instance_linear.hpp"
-
+#include <cmath>
 #include <datamux/demultiplexer.hpp>
 #include <datamux/nn.hpp>
 #include <datamux/plugin.hpp>
-
-#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "../common/instance_linear.hpp"
 
 namespace {
 
@@ -50,7 +49,8 @@ class IndexDemux : public Demultiplexer {
 
     // Which prefix slot holds what, per instance: [N, N+1, 1] 0/1 masks (structure, not state).
     const int64_t p = n_ + 1;
-    std::vector<float> marker(static_cast<std::size_t>(n_ * p), 0.f), filler(marker.size(), 0.f), cls(marker.size(), 0.f);
+    std::vector<float> marker(static_cast<std::size_t>(n_ * p), 0.f), filler(marker.size(), 0.f),
+        cls(marker.size(), 0.f);
     for (int64_t i = 0; i < n_; ++i)
       for (int64_t j = 0; j < p; ++j) (j == i ? marker : j == n_ ? cls : filler)[i * p + j] = 1.f;
     marker_mask_ = Tensor::from_vector(marker, {n_, p, 1});
@@ -65,8 +65,9 @@ class IndexDemux : public Demultiplexer {
       throw std::invalid_argument("index demux prepare: expected embedded inputs [N=" + std::to_string(n_) +
                                   ", B, L, d=" + std::to_string(dim_) + "], got " +
                                   (x.defined() ? shape_str(x.shape()) : std::string("an undefined tensor")));
-    const Tensor prefix = ops::add(ops::add(ops::mul(marker_mask_, index_.unsqueeze(1)), ops::mul(filler_mask_, filler_)),
-                                   ops::mul(cls_mask_, cls_));  // [N, N+1, d]
+    const Tensor prefix =
+        ops::add(ops::add(ops::mul(marker_mask_, index_.unsqueeze(1)), ops::mul(filler_mask_, filler_)),
+                 ops::mul(cls_mask_, cls_));  // [N, N+1, d]
     return ops::concat({prefix.unsqueeze(1).expand({n_, x.size(1), n_ + 1, dim_}), x}, 2);
   }
 
@@ -76,8 +77,8 @@ class IndexDemux : public Demultiplexer {
       throw std::invalid_argument("index demux: expected backbone states [B, N+1+L, hidden=" + std::to_string(hidden_) +
                                   "] with the N+1=" + std::to_string(p) + " prefix positions first and L >= 1, got " +
                                   (h.defined() ? shape_str(h.shape()) : std::string("an undefined tensor")));
-    const Tensor tokens = ops::linear(h.slice(1, p, h.size(1)), token_weight_, bias_);  // [B, L, hidden]
-    const Tensor prefixes = ops::linear(h.slice(1, 0, n_), prefix_weight_);              // [B, N, hidden]
+    const Tensor tokens = ops::linear(h.slice(1, p, h.size(1)), token_weight_, bias_);             // [B, L, hidden]
+    const Tensor prefixes = ops::linear(h.slice(1, 0, n_), prefix_weight_);                        // [B, N, hidden]
     const Tensor mixed = ops::add(prefixes.permute({1, 0, 2}).unsqueeze(2), tokens.unsqueeze(0));  // [N, B, L, hidden]
     return norm_->forward(ops::gelu(mixed));
   }

@@ -2,10 +2,11 @@
 // position i for instance i, filler elsewhere, CLS at N), h^i_t = LN(gelu(W [p_i ; h_t] + b)) against
 // a naive reference, output shapes through a mux, per-instance outputs, refused contexts and shapes,
 // finite-difference gradients of prepare and forward.
-#include "../../testing/plugin_test_util.hpp"
-
 #include <gmock/gmock.h>
+
 #include <gradcheck.hpp>
+
+#include "../../testing/plugin_test_util.hpp"
 
 using namespace datamux;
 using namespace datamux::testing;
@@ -32,7 +33,8 @@ std::vector<float> index_demux_ref(const Module& m, const Tensor& h, int64_t n) 
         std::vector<float> y(static_cast<std::size_t>(d));
         for (int64_t o = 0; o < d; ++o) {
           float s = bias.at({o});
-          for (int64_t k = 0; k < d; ++k) s += wp.at({o, k}) * h.at({bi, i, k}) + wh.at({o, k}) * h.at({bi, n + 1 + t, k});
+          for (int64_t k = 0; k < d; ++k)
+            s += wp.at({o, k}) * h.at({bi, i, k}) + wh.at({o, k}) * h.at({bi, n + 1 + t, k});
           y[o] = gelu_ref(s);
         }
         const std::vector<float> z = layer_norm_ref(y);
@@ -118,7 +120,8 @@ TEST(IndexDemux, RejectsInputsOfTheWrongShape) {
     demux->prepare(Tensor::zeros({3, 1, 4, 8}));
     FAIL() << "expected std::invalid_argument";
   } catch (const std::invalid_argument& e) {
-    EXPECT_THAT(e.what(), HasSubstr("index demux prepare: expected embedded inputs [N=2, B, L, d=8], got [3, 1, 4, 8]"));
+    EXPECT_THAT(e.what(),
+                HasSubstr("index demux prepare: expected embedded inputs [N=2, B, L, d=8], got [3, 1, 4, 8]"));
   }
   try {
     demux->forward(Tensor::zeros({1, 3, 8}));  // only the prefix, no token
@@ -132,8 +135,9 @@ TEST(IndexDemux, RejectsInputsOfTheWrongShape) {
 TEST(IndexDemux, PrepareGradientsMatchFiniteDifferences) {
   auto demux = make_demux("index", sequence_context(2, 3));
   const Tensor x = random_leaf({2, 2, 2, 3}, 6);
-  expect_gradients_match([&] { return weighted_sum(demux->prepare(x)); },
-                         {x, param(*demux, "prefix.index"), param(*demux, "prefix.filler"), param(*demux, "prefix.cls")});
+  expect_gradients_match(
+      [&] { return weighted_sum(demux->prepare(x)); },
+      {x, param(*demux, "prefix.index"), param(*demux, "prefix.filler"), param(*demux, "prefix.cls")});
 }
 
 TEST(IndexDemux, ForwardGradientsMatchFiniteDifferences) {

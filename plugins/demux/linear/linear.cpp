@@ -5,12 +5,11 @@
 // meant for vector outputs ([B, hidden] from an MLP or CNN backbone), and the cheapest demux to put
 // behind a sequence backbone too. The N maps run as one GEMM (weights stacked). Parameters:
 // "weight" [N, hidden, hidden] (W_i = weight[i], [out, in] as torch.nn.Linear) and "bias" [N, hidden].
-#include "../common/instance_linear.hpp"
-
 #include <datamux/demultiplexer.hpp>
 #include <datamux/plugin.hpp>
-
 #include <memory>
+
+#include "../common/instance_linear.hpp"
 
 namespace {
 
@@ -43,7 +42,8 @@ DATAMUX_PLUGIN(datamux::PluginKind::Demux, "linear", "1.0.0",
                "One linear map per instance: [B, ..., hidden] -> [N, B, ..., hidden]",
                (std::vector<datamux::OptionSpec>{
                    datamux::opt_bool("bias", true, "add a learned bias b_i per instance"),
-                   datamux::opt_int("seed", 0, "seed of the weight initialisation; 0 = derive from the model seed", 0.0),
+                   datamux::opt_int("seed", 0, "seed of the weight initialisation; 0 = derive from the model seed",
+                                    0.0),
                }),
                [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
                  return std::make_unique<LinearDemux>(o, ctx);

@@ -1,9 +1,10 @@
 // demux "linear", loaded through the registry: h^i = W_i h + b_i against a naive reference, the bias
 // option, per-instance outputs, shape errors and finite-difference gradients.
-#include "../../testing/plugin_test_util.hpp"
-
 #include <gmock/gmock.h>
+
 #include <gradcheck.hpp>
+
+#include "../../testing/plugin_test_util.hpp"
 
 using namespace datamux;
 using namespace datamux::testing;

@@ -6,12 +6,11 @@
 // stacked), one gelu and one layer norm over [M, N, hidden]; the per-instance affine then writes the
 // result in instance-major order. Parameters: "dense.weight" [N, hidden, hidden] (W_i = [out, in] as
 // torch.nn.Linear), "dense.bias" [N, hidden], "norm.weight" [N, hidden] (ones), "norm.bias" [N, hidden].
-#include "../common/instance_linear.hpp"
-
 #include <datamux/demultiplexer.hpp>
 #include <datamux/plugin.hpp>
-
 #include <memory>
+
+#include "../common/instance_linear.hpp"
 
 namespace {
 
@@ -31,8 +30,9 @@ class MlpDemux : public Demultiplexer {
 
   Tensor forward(const Tensor& h) override {
     plugin_util::check_states("mlp demux", h, hidden_);
-    const Tensor y = ops::gelu(plugin_util::instance_linear(h.reshape({-1, hidden_}), weight_, bias_));  // [M, N, hidden]
-    const Tensor z = ops::layer_norm(y, Tensor(), Tensor(), eps_).permute({1, 0, 2});                   // [N, M, hidden]
+    const Tensor y =
+        ops::gelu(plugin_util::instance_linear(h.reshape({-1, hidden_}), weight_, bias_));  // [M, N, hidden]
+    const Tensor z = ops::layer_norm(y, Tensor(), Tensor(), eps_).permute({1, 0, 2});       // [N, M, hidden]
     const Tensor out = ops::add(ops::mul(z, gamma_.unsqueeze(1)), beta_.unsqueeze(1));
     return out.reshape(plugin_util::with_instance_axis(n_, h));
   }
@@ -49,7 +49,8 @@ DATAMUX_PLUGIN(datamux::PluginKind::Demux, "mlp", "1.0.0",
                "One gelu MLP with layer norm per instance (DataMUX): [B, ..., hidden] -> [N, B, ..., hidden]",
                (std::vector<datamux::OptionSpec>{
                    datamux::opt_float("eps", 1e-5, "layer-norm epsilon", 1e-12, 1.0),
-                   datamux::opt_int("seed", 0, "seed of the weight initialisation; 0 = derive from the model seed", 0.0),
+                   datamux::opt_int("seed", 0, "seed of the weight initialisation; 0 = derive from the model seed",
+                                    0.0),
                }),
                [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
                  return std::make_unique<MlpDemux>(o, ctx);

@@ -1,10 +1,11 @@
 // demux "mlp", loaded through the registry: h^i = LN_i(gelu(W_i h + b_i)) against a naive per-instance
 // reference (with random layer-norm affines), vector and sequence states, per-instance outputs,
 // parameter names, shape errors and finite-difference gradients for input and every parameter.
-#include "../../testing/plugin_test_util.hpp"
-
 #include <gmock/gmock.h>
+
 #include <gradcheck.hpp>
+
+#include "../../testing/plugin_test_util.hpp"
 
 using namespace datamux;
 using namespace datamux::testing;

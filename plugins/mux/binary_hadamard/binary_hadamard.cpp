@@ -6,13 +6,12 @@
 //
 // x: [N, B, ..., d] -> [B, ..., d]. Deterministic (no seed). The masks are the buffer "codes" [N, d],
 // or a parameter when trainable = true.
-#include "../common/code_mux.hpp"
-#include "../common/codes.hpp"
-
 #include <datamux/plugin.hpp>
-
 #include <memory>
 #include <string>
+
+#include "../common/code_mux.hpp"
+#include "../common/codes.hpp"
 
 namespace {
 
@@ -24,7 +23,8 @@ class BinaryHadamardMux : public plugin_util::CodeMux {
     const int64_t n = layout().instances(), d = layout().size();
     if (d < n)
       throw InputError("binary_hadamard mux: the " + std::to_string(d) + " features cannot be split into " +
-                       std::to_string(n) + " non-empty chunks (needs d >= N); lower [model] instances or use the "
+                       std::to_string(n) +
+                       " non-empty chunks (needs d >= N); lower [model] instances or use the "
                        "gaussian mux");
     set_codes(plugin_util::binary_chunk_codes(n, d, o.get_float("overlap")), o.get_bool("trainable"));
   }

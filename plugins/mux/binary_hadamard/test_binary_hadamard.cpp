@@ -1,9 +1,10 @@
 // mux "binary_hadamard", loaded through the registry: the 0/1 chunk masks with and without overlap,
 // the (1/N) sum x_i ⊙ v_i formula, fixed masks get no gradient, d < N refused, gradients.
-#include "../../testing/plugin_test_util.hpp"
-
 #include <gmock/gmock.h>
+
 #include <gradcheck.hpp>
+
+#include "../../testing/plugin_test_util.hpp"
 
 using namespace datamux;
 using namespace datamux::testing;

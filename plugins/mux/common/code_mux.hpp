@@ -7,13 +7,12 @@
 // parameter when they train and as a buffer (saved, never updated, no gradient) when fixed.
 #pragma once
 
-#include "feature_layout.hpp"
-
 #include <datamux/multiplexer.hpp>
-
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "feature_layout.hpp"
 
 namespace datamux::plugin_util {
 

@@ -9,12 +9,11 @@
 // float precision. Header-only: each plugin library compiles its own copy.
 #pragma once
 
-#include <datamux/tensor.hpp>
-
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <datamux/tensor.hpp>
 #include <vector>
 
 namespace datamux::plugin_util {
@@ -62,8 +61,7 @@ inline std::vector<float> hadamard_codes(int64_t n, int64_t d, int64_t first_row
   const auto scale = static_cast<float>(norm / std::sqrt(static_cast<double>(d)));
   for (int64_t i = 0; i < n; ++i) {
     const auto r = static_cast<uint64_t>(first_row + i);
-    for (int64_t c = 0; c < d; ++c)
-      out[i * d + c] = (std::popcount(r & static_cast<uint64_t>(c)) & 1) ? -scale : scale;
+    for (int64_t c = 0; c < d; ++c) out[i * d + c] = (std::popcount(r & static_cast<uint64_t>(c)) & 1) ? -scale : scale;
   }
   return out;
 }

@@ -11,7 +11,6 @@
 #include <datamux/ops.hpp>
 #include <datamux/options.hpp>
 #include <datamux/tensor.hpp>
-
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -33,9 +32,9 @@ class FeatureLayout {
     image_ = ctx.input == InputKind::Image;
     if (image_) {
       if (ctx.channels <= 0 || ctx.height <= 0 || ctx.width <= 0)
-        throw InputError(what_ + ": the image shape is unknown (channels, height, width = " +
-                         std::to_string(ctx.channels) + ", " + std::to_string(ctx.height) + ", " +
-                         std::to_string(ctx.width) + "); the task must describe its images");
+        throw InputError(
+            what_ + ": the image shape is unknown (channels, height, width = " + std::to_string(ctx.channels) + ", " +
+            std::to_string(ctx.height) + ", " + std::to_string(ctx.width) + "); the task must describe its images");
       feature_ = {ctx.channels, ctx.height, ctx.width};
     } else {
       if (ctx.dim <= 0)
@@ -63,10 +62,11 @@ class FeatureLayout {
   /// Throws std::invalid_argument unless x has the expected shape.
   void check(const Tensor& x) const {
     bool ok = x.defined() && x.dtype() == DType::f32 && x.dim() >= 3 && x.size(0) == n_;
-    if (ok && image_) ok = x.dim() == 5 && x.size(2) == feature_[0] && x.size(3) == feature_[1] && x.size(4) == feature_[2];
+    if (ok && image_)
+      ok = x.dim() == 5 && x.size(2) == feature_[0] && x.size(3) == feature_[1] && x.size(4) == feature_[2];
     if (ok && !image_) ok = x.size(-1) == size_;
     if (ok) return;
-    const std::string got = !x.defined() ? std::string("an undefined tensor")
+    const std::string got = !x.defined()              ? std::string("an undefined tensor")
                             : x.dtype() != DType::f32 ? std::string(dtype_name(x.dtype())) + " " + shape_str(x.shape())
                                                       : shape_str(x.shape());
     throw std::invalid_argument(what_ + ": expected " + expected() + ", got " + got);

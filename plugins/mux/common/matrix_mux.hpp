@@ -7,21 +7,20 @@
 // matrices are saved as "matrices", a parameter when they train and a buffer when fixed.
 #pragma once
 
-#include "feature_layout.hpp"
-
-#include <datamux/multiplexer.hpp>
-
 #include <cmath>
+#include <datamux/multiplexer.hpp>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "feature_layout.hpp"
 
 namespace datamux::plugin_util {
 
 class MatrixMux : public Multiplexer {
  public:
   Tensor forward(const Tensor& x) override {
-    const Tensor x3 = layout_.flatten(x);                  // [N, M, d]
+    const Tensor x3 = layout_.flatten(x);                            // [N, M, d]
     const Tensor rotated = ops::matmul(x3, matrices_, false, true);  // row form of O_i x_i: x_i O_i^T
     const Tensor mixed = ops::mul(ops::sum(rotated, {0}), scale_);
     return mixed.reshape(FeatureLayout::output_shape(x));

@@ -1,12 +1,12 @@
 // mux "conv_gaussian", loaded through the registry: the summed per-instance convolutions against a
 // direct loop, N(0, 1) kernels, out_channels, fixed kernels get no gradient, non-image tasks and bad
 // shapes refused, finite-difference gradients.
-#include "../../testing/plugin_test_util.hpp"
-
 #include <gmock/gmock.h>
-#include <gradcheck.hpp>
 
 #include <cmath>
+#include <gradcheck.hpp>
+
+#include "../../testing/plugin_test_util.hpp"
 
 using namespace datamux;
 using namespace datamux::testing;

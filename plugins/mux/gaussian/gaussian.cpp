@@ -6,12 +6,11 @@
 // x: [N, B, ..., d] -> [B, ..., d] (images: the C*H*W pixels are the features). The codes are the
 // buffer "codes" [N, d], or a parameter when trainable = true (then this is the `learned` mux).
 // The reference code uses c = 20 for the retrieval warm-up and c = 1 otherwise.
+#include <datamux/plugin.hpp>
+#include <memory>
+
 #include "../common/code_mux.hpp"
 #include "../common/codes.hpp"
-
-#include <datamux/plugin.hpp>
-
-#include <memory>
 
 namespace {
 

@@ -1,12 +1,12 @@
 // mux "gaussian", loaded through the registry: code norms, the (1/N) sum x_i ⊙ v_i formula on a
 // hand-made input, seeds, fixed vs trainable codes, per-instance outputs, image inputs, shape errors
 // and finite-difference gradients.
-#include "../../testing/plugin_test_util.hpp"
-
 #include <gmock/gmock.h>
-#include <gradcheck.hpp>
 
 #include <cmath>
+#include <gradcheck.hpp>
+
+#include "../../testing/plugin_test_util.hpp"
 
 using namespace datamux;
 using namespace datamux::testing;

@@ -9,13 +9,12 @@
 // two instances interfere at the mux. Row 0 is all ones; it is skipped by default so that every
 // instance gets a sign pattern. x: [N, B, ..., d] -> [B, ..., d]. The codes are the buffer "codes"
 // [N, d], or a parameter when trainable = true.
-#include "../common/code_mux.hpp"
-#include "../common/codes.hpp"
-
 #include <datamux/plugin.hpp>
-
 #include <memory>
 #include <string>
+
+#include "../common/code_mux.hpp"
+#include "../common/codes.hpp"
 
 namespace {
 
@@ -29,10 +28,9 @@ class HadamardMux : public plugin_util::CodeMux {
     const int64_t rows = plugin_util::hadamard_order(d) - first;
     if (n > rows)
       throw InputError("hadamard mux: N = " + std::to_string(n) + " instances need " + std::to_string(n) +
-                       " Hadamard rows, but order " + std::to_string(plugin_util::hadamard_order(d)) + " (for d = " +
-                       std::to_string(d) + ") has only " + std::to_string(rows) +
-                       (first ? " besides row 0; set skip_first_row = false or" : ";") +
-                       " lower [model] instances");
+                       " Hadamard rows, but order " + std::to_string(plugin_util::hadamard_order(d)) +
+                       " (for d = " + std::to_string(d) + ") has only " + std::to_string(rows) +
+                       (first ? " besides row 0; set skip_first_row = false or" : ";") + " lower [model] instances");
     set_codes(plugin_util::hadamard_codes(n, d, first, o.get_float("norm")), o.get_bool("trainable"));
   }
 };

@@ -1,13 +1,13 @@
 // mux "hadamard", loaded through the registry: codes are Sylvester-Hadamard rows (+-norm/sqrt(d)),
 // exactly orthogonal for power-of-two d, row 0 skipped unless asked, too many instances refused, the
 // formula, no gradient when fixed, and finite-difference gradients.
-#include "../../testing/plugin_test_util.hpp"
-
 #include <gmock/gmock.h>
-#include <gradcheck.hpp>
 
 #include <bit>
 #include <cmath>
+#include <gradcheck.hpp>
+
+#include "../../testing/plugin_test_util.hpp"
 
 using namespace datamux;
 using namespace datamux::testing;

@@ -1,11 +1,11 @@
 // mux "learned", loaded through the registry: codes are parameters initialised as the gaussian mux's,
 // the formula, gradients reaching the codes and the input (finite differences), training moves codes.
-#include "../../testing/plugin_test_util.hpp"
-
 #include <gmock/gmock.h>
-#include <gradcheck.hpp>
 
 #include <cmath>
+#include <gradcheck.hpp>
+
+#include "../../testing/plugin_test_util.hpp"
 
 using namespace datamux;
 using namespace datamux::testing;
@@ -34,8 +34,8 @@ TEST(LearnedMux, MatchesFormulaOnHandMadeInputAndCodes) {
   // x: [N=2, B=2, d=3]
   const Tensor x = Tensor::from_vector({1, 2, 3, 4, 5, 6, 10, 20, 30, 40, 50, 60}, {2, 2, 3});
   // row b: (x0 ⊙ v0 + x1 ⊙ v1) / 2
-  expect_values(mux->forward(x), {(1 * 1 - 10) / 2.f, (0 + 20 * 3) / 2.f, (3 * 2 + 30 * 0.5f) / 2.f,
-                                  (4 * 1 - 40) / 2.f, (0 + 50 * 3) / 2.f, (6 * 2 + 60 * 0.5f) / 2.f});
+  expect_values(mux->forward(x), {(1 * 1 - 10) / 2.f, (0 + 20 * 3) / 2.f, (3 * 2 + 30 * 0.5f) / 2.f, (4 * 1 - 40) / 2.f,
+                                  (0 + 50 * 3) / 2.f, (6 * 2 + 60 * 0.5f) / 2.f});
 }
 
 TEST(LearnedMux, GradientReachesCodesAndAStepChangesTheOutput) {

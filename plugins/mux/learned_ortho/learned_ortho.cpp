@@ -5,12 +5,11 @@
 //   mux(x) = sum_i O_i x_i / sqrt(N),   x: [N, B, ..., d] -> [B, ..., d]
 //
 // The matrices are the parameter "matrices" [N, d, d].
+#include <datamux/plugin.hpp>
+#include <memory>
+
 #include "../common/codes.hpp"
 #include "../common/matrix_mux.hpp"
-
-#include <datamux/plugin.hpp>
-
-#include <memory>
 
 namespace {
 

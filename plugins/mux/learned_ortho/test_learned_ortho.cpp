@@ -1,10 +1,9 @@
 // mux "learned_ortho", loaded through the registry: trainable matrices initialised orthogonal (as
 // random_ortho with the same seed), the formula, gradients to matrices and input (finite differences).
-#include "../../testing/plugin_test_util.hpp"
-
+#include <cmath>
 #include <gradcheck.hpp>
 
-#include <cmath>
+#include "../../testing/plugin_test_util.hpp"
 
 using namespace datamux;
 using namespace datamux::testing;

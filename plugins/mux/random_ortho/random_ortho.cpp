@@ -5,12 +5,11 @@
 //
 // x: [N, B, ..., d] -> [B, ..., d] (images: the C*H*W pixels are the features). The matrices are the
 // buffer "matrices" [N, d, d], or a parameter when trainable = true (then this is `learned_ortho`).
+#include <datamux/plugin.hpp>
+#include <memory>
+
 #include "../common/codes.hpp"
 #include "../common/matrix_mux.hpp"
-
-#include <datamux/plugin.hpp>
-
-#include <memory>
 
 namespace {
 

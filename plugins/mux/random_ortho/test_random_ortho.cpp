@@ -1,12 +1,12 @@
 // mux "random_ortho", loaded through the registry: Q^T Q = I to 1e-5, distinct matrices per instance,
 // seeds, the sum_i O_i x_i / sqrt(N) formula, norm preservation, fixed matrices get no gradient,
 // shape errors and finite-difference gradients.
-#include "../../testing/plugin_test_util.hpp"
-
 #include <gmock/gmock.h>
-#include <gradcheck.hpp>
 
 #include <cmath>
+#include <gradcheck.hpp>
+
+#include "../../testing/plugin_test_util.hpp"
 
 using namespace datamux;
 using namespace datamux::testing;
