@@ -1,0 +1,50 @@
+// datamux/runtime/model.hpp - a DataMUX model assembled from plugins:
+// task embedding -> demux.prepare -> mux -> backbone -> demux -> head(s).
+#pragma once
+
+#include <datamux/registry.hpp>
+#include <datamux/runtime/pipeline_config.hpp>
+#include <datamux/runtime/task.hpp>
+
+#include <memory>
+
+namespace datamux::runtime {
+
+/// Token + position embedding and layer norm, e(x) in the paper; shared by all instances.
+class TaskEmbedding : public Module {
+ public:
+  TaskEmbedding(int64_t vocab, int64_t length, int64_t dim, float stddev, Rng& rng);
+  Tensor forward(const Tensor& ids) const;  // i32 [N, B, L] -> [N, B, L, dim]
+ private:
+  Tensor tokens_, positions_, norm_weight_, norm_bias_;
+};
+
+struct ModelOutput {
+  Tensor loss;            // what the optimizer minimises
+  HeadOutput main;        // the head whose accuracy is reported (the task head, or retrieval for that task)
+  HeadOutput retrieval;   // the auxiliary retrieval head, when weighted in
+};
+
+class MuxModel : public Module {
+ public:
+  MuxModel(const PipelineConfig& config, const Task& task, Registry& registry);
+  ModelOutput forward(const Batch& batch);
+  const BuildContext& context() const { return ctx_; }
+  /// "gaussian mux -> transformer backbone -> index demux -> retrieval head", for the log.
+  std::string summary() const;
+
+ private:
+  BuildContext ctx_;
+  float task_coeff_ = 1.f, retrieval_coeff_ = 0.f;
+  bool retrieval_task_ = false;
+  std::string names_;
+  std::shared_ptr<TaskEmbedding> embed_;
+  std::shared_ptr<Multiplexer> mux_;
+  std::shared_ptr<Backbone> backbone_;
+  std::shared_ptr<Demultiplexer> demux_;
+  std::shared_ptr<Head> head_;       // task head (absent for the retrieval task)
+  std::shared_ptr<Head> retrieval_;  // retrieval head (the retrieval task, or the auxiliary loss)
+  std::vector<Rng> rngs_;            // one init stream per component, kept alive for the build
+};
+
+}  // namespace datamux::runtime

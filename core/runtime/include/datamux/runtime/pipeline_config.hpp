@@ -1,0 +1,47 @@
+// datamux/runtime/pipeline_config.hpp - a pipeline TOML file, resolved and validated.
+//
+// Sections: [task] [model] [mux] [backbone] [demux] [head] [train] [eval] [output]. The fixed sections
+// have schemas (the same OptionSpec tables plugins use, so messages and docs look alike); plugin
+// sections hold `plugin = "name"` and that plugin's options, validated against the plugin's own schema
+// when the model is built. `base = "other.toml"` extends another pipeline (this file's keys win);
+// `--set section.key=value` overrides any key. Every error names file:line:column and the key.
+#pragma once
+
+#include <datamux/options.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace datamux::runtime {
+
+/// One plugin section: its plugin name, its options as given, and where it came from.
+struct PluginSection {
+  std::string plugin;      // empty when the section is absent
+  Options options;         // everything but `plugin`, unvalidated (the plugin's schema decides)
+  std::string where;       // "[mux] (retrieval.toml:12)" for messages
+};
+
+struct PipelineConfig {
+  std::string path;                 // the file given on the command line
+  Options task, model, train, eval, output;  // validated against their schemas, defaults filled in
+  PluginSection mux, backbone, demux, head;
+  std::vector<std::string> plugin_paths;
+  std::string resolved_toml;        // the whole resolved pipeline, saved next to the results
+};
+
+/// Parses `path`, applies `base` chains and `overrides` ("section.key=value"), validates the fixed
+/// sections. Throws InputError with file:line:column for malformed TOML and with a suggestion for
+/// unknown sections or keys.
+PipelineConfig load_pipeline(const std::string& path, const std::vector<std::string>& overrides = {});
+
+/// Schemas of the fixed sections, for validation and for docs/pipelines.md.
+const std::vector<OptionSpec>& task_schema();
+const std::vector<OptionSpec>& model_schema();
+const std::vector<OptionSpec>& train_schema();
+const std::vector<OptionSpec>& eval_schema();
+const std::vector<OptionSpec>& output_schema();
+/// Section name -> schema, in file order.
+std::vector<std::pair<std::string, const std::vector<OptionSpec>*>> fixed_sections();
+
+}  // namespace datamux::runtime

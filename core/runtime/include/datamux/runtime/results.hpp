@@ -1,0 +1,32 @@
+// datamux/runtime/results.hpp - the files a run leaves: pipeline.toml, model.safetensors, results.json.
+// Each is written to a temp file and renamed, so an interrupted run never leaves half a file.
+#pragma once
+
+#include <datamux/module.hpp>
+#include <datamux/runtime/pipeline_config.hpp>
+
+#include <string>
+#include <vector>
+
+namespace datamux::runtime {
+
+struct RunSummary;
+enum class Split;
+
+class ResultsWriter {
+ public:
+  ResultsWriter(std::string dir, const PipelineConfig& config);
+  void write_pipeline() const;
+  void write_checkpoint(const Module& model, const std::vector<std::pair<std::string, std::string>>& metadata);
+  void write_results(const RunSummary& summary, Split split, std::size_t peak_tensor_bytes) const;
+  std::string checkpoint_path() const;
+  /// "the last good checkpoint is <path>" or "no checkpoint was written yet".
+  std::string checkpoint_note() const;
+
+ private:
+  std::string dir_;
+  const PipelineConfig& config_;
+  bool checkpoint_written_ = false;
+};
+
+}  // namespace datamux::runtime

@@ -1,0 +1,58 @@
+// datamux/runtime/task.hpp - what a pipeline learns: data, shapes and how batches are formed.
+//
+// A batch holds N*B examples arranged [N, B, ...]: axis 0 is the instance index. Slots that pad a
+// batch (the last evaluation batch, or padding tokens) carry target -100 and are never counted.
+#pragma once
+
+#include <datamux/context.hpp>
+#include <datamux/tensor.hpp>
+#include <datamux/runtime/pipeline_config.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace datamux::runtime {
+
+inline constexpr int32_t kIgnore = -100;
+inline constexpr int32_t kPadId = 0;
+
+struct Batch {
+  Tensor inputs;   // i32 [N, B, L] token ids, or f32 [N, B, D] / [N, B, C, H, W]
+  Tensor targets;  // i32 [N, B] (sentence/image) or [N, B, L] (token level); kIgnore = not counted
+  int64_t examples = 0;  // real (non-padding) examples in the batch
+};
+
+enum class Split { Train, Validation, Test };
+const char* split_name(Split s);
+
+class Task {
+ public:
+  virtual ~Task() = default;
+  virtual std::string kind() const = 0;
+  /// Fills input kind, dims, vocab, classes and sequence length into the build context.
+  virtual void describe(BuildContext& ctx) const = 0;
+  /// True when the task has labels of its own (false: retrieval, whose targets are the inputs).
+  virtual bool has_labels() const { return true; }
+  /// True when targets are per token ([N, B, L]).
+  virtual bool token_level() const = 0;
+  /// Next training batch (epochs reshuffle deterministically from the task's seed).
+  virtual Batch next_train_batch(int64_t n, int64_t b) = 0;
+  /// The whole split in batches; the last one padded with kIgnore targets.
+  virtual std::vector<Batch> eval_batches(Split split, int64_t n, int64_t b) const = 0;
+  virtual int64_t split_size(Split split) const = 0;
+  /// State to save with a checkpoint (e.g. the tokenizer), as key -> string.
+  virtual std::vector<std::pair<std::string, std::string>> metadata() const { return {}; }
+  /// One-line description for the log, e.g. "retrieval: vocab 1000, length 16".
+  virtual std::string summary() const = 0;
+};
+
+/// Builds the task named by [task] kind. Throws InputError for missing data, naming the package or
+/// script that provides it.
+std::unique_ptr<Task> make_task(const PipelineConfig& config);
+
+// Arranges example indices into [N, B] slots: row-major over B then N, so consecutive examples land
+// in different multiplexed rows. Indices of -1 are padding.
+std::vector<int64_t> arrange_slots(const std::vector<int64_t>& order, int64_t start, int64_t n, int64_t b);
+
+}  // namespace datamux::runtime

@@ -1,0 +1,157 @@
+// Assembling and running a DataMUX model from the pipeline's plugin sections.
+#include <datamux/runtime/model.hpp>
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+namespace datamux::runtime {
+
+TaskEmbedding::TaskEmbedding(int64_t vocab, int64_t length, int64_t dim, float stddev, Rng& rng) {
+  tokens_ = register_parameter("tokens.weight", Tensor::randn({vocab, dim}, rng, 0.f, stddev));
+  positions_ = register_parameter("positions.weight", Tensor::randn({length, dim}, rng, 0.f, stddev));
+  norm_weight_ = register_parameter("norm.weight", Tensor::ones({dim}));
+  norm_bias_ = register_parameter("norm.bias", Tensor::zeros({dim}));
+}
+
+Tensor TaskEmbedding::forward(const Tensor& ids) const {
+  const int64_t L = ids.size(-1);
+  if (L > positions_.size(0))
+    throw std::invalid_argument(fmt::format("embedding: sequence of {} tokens, model built for {}", L, positions_.size(0)));
+  Tensor e = ops::add(ops::embedding(ids, tokens_), positions_.slice(0, 0, L));
+  return ops::layer_norm(e, norm_weight_, norm_bias_);
+}
+
+namespace {
+
+// Padding mask of the multiplexed rows: a position is real when any instance has a token there.
+Tensor sequence_mask(const Tensor& ids, int64_t prefix) {
+  const int64_t n = ids.size(0), b = ids.size(1), l = ids.size(2);
+  Tensor mask = Tensor::empty({b, prefix + l});
+  float* m = mask.data<float>();
+  const int32_t* p = ids.data<int32_t>();
+  for (int64_t j = 0; j < b; ++j) {
+    for (int64_t t = 0; t < prefix; ++t) m[j * (prefix + l) + t] = 1.f;
+    for (int64_t t = 0; t < l; ++t) {
+      bool real = false;
+      for (int64_t i = 0; i < n && !real; ++i) real = p[(i * b + j) * l + t] != kPadId;
+      m[j * (prefix + l) + prefix + t] = real ? 1.f : 0.f;
+    }
+  }
+  return mask;
+}
+
+// Retrieval targets for a labelled text task: the input tokens, padding ignored.
+Tensor token_targets(const Tensor& ids) {
+  Tensor t = Tensor::empty(ids.shape(), DType::i32);
+  const int32_t* p = ids.data<int32_t>();
+  int32_t* q = t.data<int32_t>();
+  for (int64_t k = 0; k < ids.numel(); ++k) q[k] = p[k] == kPadId ? kIgnore : p[k];
+  return t;
+}
+
+}  // namespace
+
+MuxModel::MuxModel(const PipelineConfig& c, const Task& task, Registry& registry) {
+  ctx_.instances = c.model.get_int("instances");
+  ctx_.hidden = c.model.get_int("hidden");
+  ctx_.seed = static_cast<uint64_t>(c.model.get_int("seed"));
+  ctx_.task = task.kind();
+  task.describe(ctx_);
+  if (ctx_.input != InputKind::Sequence) {
+    const bool image = c.model.get_string("input") == "image";
+    ctx_.input = image ? InputKind::Image : InputKind::Vector;
+    ctx_.dim = ctx_.channels * ctx_.height * ctx_.width;
+  } else {
+    ctx_.dim = ctx_.hidden;
+  }
+  retrieval_task_ = !task.has_labels();
+  task_coeff_ = static_cast<float>(c.train.get_float("task_loss_coeff"));
+  retrieval_coeff_ = static_cast<float>(c.train.get_float("retrieval_loss_coeff"));
+  if (retrieval_task_ && retrieval_coeff_ <= 0.f)
+    throw InputError("[train] retrieval_loss_coeff must be > 0 for the retrieval task (it is the only loss)");
+  if (!retrieval_task_ && retrieval_coeff_ > 0.f && ctx_.input != InputKind::Sequence)
+    throw InputError("[train] retrieval_loss_coeff > 0 needs a text task: images have no tokens to retrieve");
+
+  for (auto* s : {&c.mux, &c.backbone, &c.demux})
+    if (s->plugin.empty())
+      throw InputError(fmt::format("{} is missing: a pipeline names its plugin, e.g. plugin = \"...\" (see `datamux plugins list`)",
+                                   s->where));
+
+  // Each component gets its own seed and stream, so adding one does not shift another's init.
+  rngs_.reserve(8);
+  auto component_ctx = [&](uint64_t salt) {
+    BuildContext x = ctx_;
+    x.seed = ctx_.seed * 1000003u + salt;
+    rngs_.emplace_back(x.seed);
+    x.rng = &rngs_.back();
+    return x;
+  };
+
+  if (ctx_.input == InputKind::Sequence) {
+    Rng& r = rngs_.emplace_back(ctx_.seed * 1000003u + 1);
+    embed_ = register_module("embed", std::make_shared<TaskEmbedding>(ctx_.vocab, ctx_.seq_len, ctx_.dim,
+                                                                      static_cast<float>(c.model.get_float("embedding_stddev")), r));
+  }
+  demux_ = registry.create<Demultiplexer>(PluginKind::Demux, c.demux.plugin, c.demux.options, component_ctx(2), c.demux.where);
+  ctx_.prefix_len = demux_->prefix_length();
+  mux_ = registry.create<Multiplexer>(PluginKind::Mux, c.mux.plugin, c.mux.options, component_ctx(3), c.mux.where);
+  backbone_ = registry.create<Backbone>(PluginKind::Backbone, c.backbone.plugin, c.backbone.options, component_ctx(4),
+                                        c.backbone.where);
+  register_module("mux", mux_);
+  register_module("backbone", backbone_);
+  register_module("demux", demux_);
+  names_ = fmt::format("{} mux -> {} backbone -> {} demux", c.mux.plugin, c.backbone.plugin, c.demux.plugin);
+
+  if (!retrieval_task_) {
+    std::string head = c.head.plugin;
+    if (head.empty()) head = task.token_level() ? "token_classification" : "sequence_classification";
+    head_ = registry.create<Head>(PluginKind::Head, head, c.head.options, component_ctx(5), c.head.where);
+    register_module("head", head_);
+    names_ += fmt::format(" -> {} head", head);
+  } else if (!c.head.plugin.empty() && c.head.plugin != "retrieval") {
+    throw InputError(fmt::format("{}: the retrieval task uses the retrieval head, not '{}'", c.head.where, c.head.plugin));
+  }
+  if (retrieval_task_ || retrieval_coeff_ > 0.f) {
+    Options o = retrieval_task_ ? c.head.options : Options();
+    if (!o.has("all_instances")) o.set("all_instances", c.train.get_bool("retrieval_all_instances"));
+    retrieval_ = registry.create<Head>(PluginKind::Head, "retrieval", o, component_ctx(6),
+                                       retrieval_task_ ? c.head.where : "[train] retrieval_loss_coeff");
+    register_module("retrieval_head", retrieval_);
+    names_ += retrieval_task_ ? " -> retrieval head" : fmt::format(" (+ retrieval loss x{})", retrieval_coeff_);
+  }
+}
+
+std::string MuxModel::summary() const { return names_; }
+
+ModelOutput MuxModel::forward(const Batch& batch) {
+  const int64_t n = ctx_.instances;
+  if (batch.inputs.size(0) != n)
+    throw std::invalid_argument(fmt::format("model: batch has {} instances, model built for N = {}", batch.inputs.size(0), n));
+  Tensor x, mask;
+  if (ctx_.input == InputKind::Sequence) {
+    x = demux_->prepare(embed_->forward(batch.inputs));
+    mask = sequence_mask(batch.inputs, ctx_.prefix_len);
+  } else if (ctx_.input == InputKind::Vector) {
+    x = batch.inputs.reshape({n, batch.inputs.size(1), -1});
+  } else {
+    x = batch.inputs;
+  }
+  Tensor states = demux_->forward(backbone_->forward(mux_->forward(x), mask));
+
+  ModelOutput out;
+  if (retrieval_task_) {
+    out.main = retrieval_->forward(states, batch.targets);
+    out.loss = ops::mul(out.main.loss, retrieval_coeff_);
+    return out;
+  }
+  out.main = head_->forward(states, batch.targets);
+  out.loss = ops::mul(out.main.loss, task_coeff_);
+  if (retrieval_) {
+    out.retrieval = retrieval_->forward(states, token_targets(batch.inputs));
+    out.loss = ops::add(out.loss, ops::mul(out.retrieval.loss, retrieval_coeff_));
+  }
+  return out;
+}
+
+}  // namespace datamux::runtime

@@ -1,0 +1,271 @@
+// Loading a pipeline TOML: base chains, --set overrides, schema validation, located messages.
+#include <datamux/runtime/pipeline_config.hpp>
+
+#include <fmt/format.h>
+
+#include <toml++/toml.h>
+
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+namespace datamux::runtime {
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------- schemas
+
+const std::vector<OptionSpec>& task_schema() {
+  static const std::vector<OptionSpec> s = {
+      opt_string("kind", "retrieval", "what to learn",
+                 {"retrieval", "image_classification", "text_classification", "token_tagging"}),
+      opt_int("vocab", 1000, "retrieval: distinct tokens generated; text tasks: largest tokenizer vocabulary (0 = no limit)", 0),
+      opt_int("length", 16, "tokens per instance (text tasks truncate to it)", 1, 4096),
+      opt_string("data_dir", "", "folder holding the data set; empty = the default location set up by scripts/setup.sh"),
+      opt_string("train_file", "", "text/tagging tasks: a TSV/CSV or CoNLL file to train on instead of the packaged data set"),
+      opt_string("test_file", "", "held-out file matching train_file (empty = split train_file)"),
+      opt_string("text_column", "text", "TSV/CSV column holding the text"),
+      opt_string("label_column", "label", "TSV/CSV column holding the label"),
+      opt_int("min_count", 1, "tokenizer: words seen fewer times become [UNK]", 1),
+      opt_bool("lowercase", true, "tokenizer: lower-case words"),
+      opt_float("test_fraction", 0.2, "share held out for testing when the data set has no test split", 0.0, 0.9),
+      opt_float("validation_fraction", 0.1, "share of the training split held out for validation", 0.0, 0.9),
+      opt_int("train_examples", 0, "use at most this many training examples (0 = all)", 0),
+      opt_int("eval_examples", 2048, "retrieval: held-out sequences generated for evaluation", 1),
+  };
+  return s;
+}
+
+const std::vector<OptionSpec>& model_schema() {
+  static const std::vector<OptionSpec> s = {
+      opt_int("instances", 2, "N: inputs multiplexed into one backbone pass", 1, 1024),
+      opt_int("hidden", 128, "model width (embedding, backbone output, demux)", 1),
+      opt_int("seed", 1, "seeds initialisation, data order and sampling", 0),
+      opt_int("threads", 0, "OpenMP threads (0 = OMP_NUM_THREADS or all cores)", 0, 1024),
+      opt_string("input", "flat", "image tasks: feed the backbone flat vectors or [C,H,W] images", {"flat", "image"}),
+      opt_float("embedding_stddev", 0.02, "text tasks: init stddev of token and position embeddings", 0.0),
+  };
+  return s;
+}
+
+const std::vector<OptionSpec>& train_schema() {
+  static const std::vector<OptionSpec> s = {
+      opt_int("steps", 1000, "optimizer steps", 0),
+      opt_int("batch", 32, "multiplexed rows per step (N*batch examples)", 1),
+      opt_string("optimizer", "adamw", "optimizer", {"adamw", "sgd"}),
+      opt_float("lr", 1e-3, "peak learning rate", 0.0),
+      opt_float("weight_decay", 0.01, "decoupled (adamw) or L2 (sgd) weight decay", 0.0),
+      opt_float("momentum", 0.9, "sgd momentum", 0.0, 1.0),
+      opt_float("beta1", 0.9, "adamw beta1", 0.0, 1.0),
+      opt_float("beta2", 0.999, "adamw beta2", 0.0, 1.0),
+      opt_int("warmup_steps", 0, "linear warm-up steps", 0),
+      opt_string("schedule", "linear", "decay after warm-up", {"constant", "linear", "cosine"}),
+      opt_float("clip_norm", 1.0, "clip gradients to this global norm (0 = off)", 0.0),
+      opt_float("task_loss_coeff", 1.0, "weight of the task loss", 0.0),
+      opt_float("retrieval_loss_coeff", 0.0, "weight of the retrieval auxiliary loss (reconstruct each instance's tokens)", 0.0),
+      opt_bool("retrieval_all_instances", false, "retrieval loss on every instance at every position instead of one sampled instance"),
+      opt_float("label_smoothing", 0.0, "task cross-entropy label smoothing", 0.0, 1.0),
+      opt_int("eval_every", 0, "evaluate on the validation split every K steps (0 = only at the end)", 0),
+      opt_int("log_every", 50, "progress line every K steps when not on a terminal", 1),
+      opt_string("init_from", "", "checkpoint (model.safetensors) to start from, e.g. a retrieval warm-up"),
+  };
+  return s;
+}
+
+const std::vector<OptionSpec>& eval_schema() {
+  static const std::vector<OptionSpec> s = {
+      opt_int("batch", 0, "multiplexed rows per evaluation step (0 = train.batch)", 0),
+      opt_string("split", "test", "which held-out split the final report uses", {"test", "validation"}),
+      opt_int("throughput_steps", 20, "inference steps timed for the examples/s figure", 1),
+  };
+  return s;
+}
+
+const std::vector<OptionSpec>& output_schema() {
+  static const std::vector<OptionSpec> s = {
+      opt_string("dir", "runs/default", "where results.json, model.safetensors and pipeline.toml go"),
+      opt_bool("save_checkpoint", true, "write model.safetensors"),
+      opt_bool("keep_best", true, "with eval_every: keep the checkpoint with the best validation accuracy"),
+  };
+  return s;
+}
+
+std::vector<std::pair<std::string, const std::vector<OptionSpec>*>> fixed_sections() {
+  return {{"task", &task_schema()},   {"model", &model_schema()}, {"train", &train_schema()},
+          {"eval", &eval_schema()},   {"output", &output_schema()}};
+}
+
+namespace {
+
+const std::vector<std::string> kPluginSections = {"mux", "backbone", "demux", "head"};
+const std::vector<std::string> kTopLevelKeys = {"base", "plugin_paths"};
+
+std::string loc(const toml::source_region& src, const std::string& fallback_path) {
+  std::string file = src.path ? std::string(*src.path) : fallback_path;
+  if (src.begin.line == 0) return file;
+  return fmt::format("{}:{}:{}", file, src.begin.line, src.begin.column);
+}
+
+toml::table parse_file(const std::string& path) {
+  if (!fs::exists(path)) throw InputError(fmt::format("{}: no such pipeline file", path));
+  try {
+    return toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    throw InputError(fmt::format("{}: malformed TOML: {}", loc(e.source(), path), e.description()));
+  }
+}
+
+// Deep merge: keys of `over` replace those of `base`; tables merge recursively.
+void merge_into(toml::table& base, const toml::table& over) {
+  for (auto&& [k, v] : over) {
+    if (auto* sub = v.as_table(); sub && base.contains(k) && base[k].is_table()) {
+      merge_into(*base[k].as_table(), *sub);
+    } else {
+      base.insert_or_assign(k, v);
+    }
+  }
+}
+
+toml::table load_with_bases(const std::string& path, std::set<std::string>& chain) {
+  const std::string canon = fs::weakly_canonical(path).string();
+  if (!chain.insert(canon).second) throw InputError(fmt::format("{}: `base` chain includes this file twice", path));
+  toml::table t = parse_file(path);
+  if (auto b = t["base"]) {
+    auto s = b.value<std::string>();
+    if (!s) throw InputError(fmt::format("{}: `base` must be a string path", loc(b.node()->source(), path)));
+    fs::path bp = fs::path(path).parent_path() / *s;
+    toml::table merged = load_with_bases(bp.string(), chain);
+    t.erase("base");
+    merge_into(merged, t);
+    return merged;
+  }
+  return t;
+}
+
+// Parses the right side of --set as a TOML value; a bare word that is not valid TOML is a string.
+void apply_override(toml::table& root, const std::string& spec) {
+  auto eq = spec.find('=');
+  auto dot = spec.find('.');
+  if (eq == std::string::npos || dot == std::string::npos || dot > eq)
+    throw InputError(fmt::format("--set {}: expected section.key=value, e.g. --set model.instances=4", spec));
+  std::string section = spec.substr(0, dot), key = spec.substr(dot + 1, eq - dot - 1), value = spec.substr(eq + 1);
+  toml::table parsed;
+  try {
+    parsed = toml::parse("v = " + value);
+  } catch (const toml::parse_error&) {
+    parsed = toml::table{{"v", value}};
+  }
+  if (!root.contains(section)) root.insert(section, toml::table{});
+  auto* sec = root[section].as_table();
+  if (!sec) throw InputError(fmt::format("--set {}: '{}' is not a section", spec, section));
+  sec->insert_or_assign(key, *parsed["v"].node());
+}
+
+OptionValue to_value(const toml::node& n, const std::string& where) {
+  if (auto v = n.as_boolean()) return v->get();
+  if (auto v = n.as_integer()) return v->get();
+  if (auto v = n.as_floating_point()) return v->get();
+  if (auto v = n.as_string()) return v->get();
+  if (auto a = n.as_array()) {
+    IntList out;
+    for (auto&& e : *a) {
+      auto i = e.value<int64_t>();
+      if (!i || !e.is_integer()) throw InputError(fmt::format("{}: only arrays of integers are supported", where));
+      out.push_back(*i);
+    }
+    return out;
+  }
+  throw InputError(fmt::format("{}: unsupported value type (use a bool, number, string or array of integers)", where));
+}
+
+Options table_options(const toml::table& t, const std::string& section, const std::string& path, bool skip_plugin) {
+  Options o;
+  for (auto&& [k, v] : t) {
+    if (skip_plugin && k == "plugin") continue;
+    o.set(std::string(k.str()), to_value(v, fmt::format("{}: [{}] {}", loc(v.source(), path), section, k.str())));
+  }
+  return o;
+}
+
+Options validated(const toml::table& root, const std::string& section, const std::vector<OptionSpec>& schema,
+                  const std::string& path) {
+  const toml::table empty;
+  const toml::table* t = root[section].as_table();
+  if (root.contains(section) && !t)
+    throw InputError(fmt::format("{}: [{}] must be a table", loc(root[section].node()->source(), path), section));
+  if (!t) t = &empty;
+  try {
+    return validate_options(schema, table_options(*t, section, path, false), "[" + section + "]");
+  } catch (const InputError& e) {
+    // Point at the section (or the offending key when it can be found) in the file.
+    std::string msg = e.what();
+    std::string where = loc(t->source(), path);
+    for (auto&& [k, v] : *t)
+      if (msg.find(std::string(k.str())) != std::string::npos) where = loc(v.source(), path);
+    throw InputError(fmt::format("{}: {}", where, msg));
+  }
+}
+
+PluginSection plugin_section(const toml::table& root, const std::string& section, const std::string& path) {
+  PluginSection p;
+  p.where = "[" + section + "]";
+  const toml::table* t = root[section].as_table();
+  if (!t) {
+    if (root.contains(section))
+      throw InputError(fmt::format("{}: [{}] must be a table", loc(root[section].node()->source(), path), section));
+    return p;
+  }
+  p.where = fmt::format("[{}] ({})", section, loc(t->source(), path));
+  auto name = (*t)["plugin"].value<std::string>();
+  if (!name)
+    throw InputError(fmt::format("{}: [{}] needs plugin = \"name\" (see `datamux plugins list`)", loc(t->source(), path), section));
+  p.plugin = *name;
+  p.options = table_options(*t, section, path, true);
+  return p;
+}
+
+}  // namespace
+
+PipelineConfig load_pipeline(const std::string& path, const std::vector<std::string>& overrides) {
+  std::set<std::string> chain;
+  toml::table root = load_with_bases(path, chain);
+  for (const auto& o : overrides) apply_override(root, o);
+
+  std::vector<std::string> known = kPluginSections;
+  for (auto& [name, schema] : fixed_sections()) known.push_back(name);
+  known.insert(known.end(), kTopLevelKeys.begin(), kTopLevelKeys.end());
+  for (auto&& [k, v] : root) {
+    std::string key(k.str());
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string hint = did_you_mean(key, known);
+    throw InputError(fmt::format("{}: unknown section '{}'{}", loc(v.source(), path), key,
+                                 hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
+  }
+
+  PipelineConfig c;
+  c.path = path;
+  c.task = validated(root, "task", task_schema(), path);
+  c.model = validated(root, "model", model_schema(), path);
+  c.train = validated(root, "train", train_schema(), path);
+  c.eval = validated(root, "eval", eval_schema(), path);
+  c.output = validated(root, "output", output_schema(), path);
+  c.mux = plugin_section(root, "mux", path);
+  c.backbone = plugin_section(root, "backbone", path);
+  c.demux = plugin_section(root, "demux", path);
+  c.head = plugin_section(root, "head", path);
+  if (auto pp = root["plugin_paths"]) {
+    auto* arr = pp.as_array();
+    if (!arr) throw InputError(fmt::format("{}: plugin_paths must be an array of strings", loc(pp.node()->source(), path)));
+    for (auto&& e : *arr) {
+      auto s = e.value<std::string>();
+      if (!s) throw InputError(fmt::format("{}: plugin_paths must be an array of strings", loc(e.source(), path)));
+      fs::path p(*s);
+      c.plugin_paths.push_back(p.is_absolute() ? p.string() : (fs::path(path).parent_path() / p).string());
+    }
+  }
+  std::ostringstream ss;
+  ss << toml::toml_formatter(root, toml::toml_formatter::default_flags & ~toml::format_flags::allow_literal_strings);
+  c.resolved_toml = ss.str();
+  return c;
+}
+
+}  // namespace datamux::runtime

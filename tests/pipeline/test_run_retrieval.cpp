@@ -1,0 +1,94 @@
+// End-to-end: a small retrieval pipeline trained from TOML through the registry's plugins.
+#include <datamux/runtime/trainer.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace datamux;
+using namespace datamux::runtime;
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string fixture(const std::string& name) { return std::string(DATAMUX_TEST_DATA_DIR) + "/pipelines/" + name; }
+
+fs::path fresh_dir(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("datamux-test-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  return d;
+}
+
+RunOptions quiet(const fs::path& out) {
+  RunOptions o;
+  o.out_dir = out.string();
+  o.quiet = true;
+  return o;
+}
+
+}  // namespace
+
+TEST(RunRetrieval, TwoInstancesLearnToRetrieveTheirTokens) {
+  PipelineConfig c = load_pipeline(fixture("retrieval_small.toml"));
+  fs::path out = fresh_dir("retrieval");
+  RunSummary s = run_pipeline(c, quiet(out));
+  EXPECT_GT(s.final_eval.accuracy.value(), 0.9) << "N=2 gaussian+index retrieval should exceed 90% token accuracy";
+  ASSERT_EQ(s.final_eval.accuracy.instance_total.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) EXPECT_GT(s.final_eval.accuracy.instance_value(i), 0.8) << "instance " << i;
+  EXPECT_GT(s.infer_examples_per_s, 0.0);
+
+  ASSERT_TRUE(fs::exists(out / "results.json"));
+  ASSERT_TRUE(fs::exists(out / "model.safetensors"));
+  ASSERT_TRUE(fs::exists(out / "pipeline.toml"));
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(out / "results.json"));
+  EXPECT_NEAR(j["accuracy"].get<double>(), s.final_eval.accuracy.value(), 1e-12);
+  EXPECT_EQ(j["per_instance_accuracy"].size(), 2u);
+  EXPECT_EQ(j["mux"], "gaussian");
+
+  // The checkpoint evaluates to the same accuracy through `eval`.
+  RunOptions e = quiet(out / "eval");
+  e.checkpoint = (out / "model.safetensors").string();
+  RunSummary again = eval_pipeline(c, e);
+  EXPECT_EQ(again.final_eval.accuracy.correct, s.final_eval.accuracy.correct);
+  fs::remove_all(out);
+}
+
+TEST(RunRetrieval, SameSeedSameNumbers) {
+  PipelineConfig c = load_pipeline(fixture("retrieval_small.toml"), {"train.steps=20"});
+  fs::path a = fresh_dir("seed-a"), b = fresh_dir("seed-b");
+  RunSummary ra = run_pipeline(c, quiet(a));
+  RunSummary rb = run_pipeline(c, quiet(b));
+  EXPECT_EQ(ra.final_eval.accuracy.correct, rb.final_eval.accuracy.correct);
+  EXPECT_DOUBLE_EQ(ra.final_eval.loss, rb.final_eval.loss);
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
+TEST(RunRetrieval, DivergingLossStopsWithTheStep) {
+  PipelineConfig c = load_pipeline(fixture("retrieval_small.toml"),
+                                   {"train.steps=50", "train.lr=1e30", "train.clip_norm=0.0", "train.warmup_steps=0"});
+  fs::path out = fresh_dir("nan");
+  try {
+    run_pipeline(c, quiet(out));
+    FAIL() << "expected TrainingError";
+  } catch (const TrainingError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("training stopped at step"));
+  }
+  EXPECT_FALSE(fs::exists(out / "results.json"));
+  fs::remove_all(out);
+}
+
+TEST(RunRetrieval, UnknownPluginSuggestsTheClosest) {
+  PipelineConfig c = load_pipeline(fixture("retrieval_small.toml"), {"mux.plugin=gausian"});
+  fs::path out = fresh_dir("unknown");
+  try {
+    run_pipeline(c, quiet(out));
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("gaussian"));
+  }
+  fs::remove_all(out);
+}
