@@ -9,7 +9,6 @@
 #include <datamux/backbone.hpp>
 #include <datamux/nn.hpp>
 #include <datamux/plugin.hpp>
-
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -64,8 +63,8 @@ class Cnn : public Backbone {
       w = conv_w / pool_;
     }
     flat_ = c * h * w;
-    dropout_ = register_module("dropout",
-                               std::make_shared<nn::Dropout>(static_cast<float>(o.get_float("dropout")), ctx.seed));
+    dropout_ =
+        register_module("dropout", std::make_shared<nn::Dropout>(static_cast<float>(o.get_float("dropout")), ctx.seed));
     fc_ = register_module("fc", std::make_shared<nn::Linear>(flat_, ctx.hidden, *ctx.rng));
   }
 
@@ -93,22 +92,21 @@ class Cnn : public Backbone {
 
 }  // namespace
 
-DATAMUX_PLUGIN(datamux::PluginKind::Backbone, "cnn", "1.0.0",
-               "LeNet-style conv -> activation -> max-pool stack, then Linear: [B, C, H, W] -> [B, hidden]",
-               (std::vector<datamux::OptionSpec>{
-                   datamux::opt_int_list("channels", {6, 16}, "output channels of each conv layer (one entry per layer)"),
-                   datamux::opt_int("kernel", 5, "conv kernel size (square)", 1, 31),
-                   datamux::opt_int("padding", 0, "zero padding on each side of every conv", 0, 15),
-                   datamux::opt_int("pool", 2, "max-pool window and stride after each conv", 1, 16),
-                   datamux::opt_string("activation", "relu", "nonlinearity after each conv and the final Linear",
-                                       {"relu", "gelu", "tanh"}),
-                   datamux::opt_bool("final_activation", true, "apply the activation after the final Linear"),
-                   datamux::opt_float("dropout", 0.0, "dropout probability before the final Linear (training only)",
-                                      0.0, 0.99),
-                   datamux::opt_int("in_channels", 0,
-                                    "channels of the multiplexed image entering the backbone; 0 = the task's channels",
-                                    0, 4096),
-               }),
-               [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
-                 return std::make_unique<Cnn>(o, ctx);
-               })
+DATAMUX_PLUGIN(
+    datamux::PluginKind::Backbone, "cnn", "1.0.0",
+    "LeNet-style conv -> activation -> max-pool stack, then Linear: [B, C, H, W] -> [B, hidden]",
+    (std::vector<datamux::OptionSpec>{
+        datamux::opt_int_list("channels", {6, 16}, "output channels of each conv layer (one entry per layer)"),
+        datamux::opt_int("kernel", 5, "conv kernel size (square)", 1, 31),
+        datamux::opt_int("padding", 0, "zero padding on each side of every conv", 0, 15),
+        datamux::opt_int("pool", 2, "max-pool window and stride after each conv", 1, 16),
+        datamux::opt_string("activation", "relu", "nonlinearity after each conv and the final Linear",
+                            {"relu", "gelu", "tanh"}),
+        datamux::opt_bool("final_activation", true, "apply the activation after the final Linear"),
+        datamux::opt_float("dropout", 0.0, "dropout probability before the final Linear (training only)", 0.0, 0.99),
+        datamux::opt_int("in_channels", 0,
+                         "channels of the multiplexed image entering the backbone; 0 = the task's channels", 0, 4096),
+    }),
+    [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
+      return std::make_unique<Cnn>(o, ctx);
+    })

@@ -1,10 +1,9 @@
 // backbone "cnn", loaded through the registry: output against a naive conv/pool/linear reference
 // computed from its own parameters, the LeNet shapes on 28x28 images, errors, gradients.
-#include <datamux/registry.hpp>
-#include <gradcheck.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <datamux/registry.hpp>
+#include <gradcheck.hpp>
 #include <map>
 
 using namespace datamux;

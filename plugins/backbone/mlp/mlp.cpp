@@ -8,7 +8,6 @@
 #include <datamux/backbone.hpp>
 #include <datamux/nn.hpp>
 #include <datamux/plugin.hpp>
-
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -49,18 +48,18 @@ class Mlp : public Backbone {
           register_module("layers." + std::to_string(k), std::make_shared<nn::Linear>(fan_in, fan_out, *ctx.rng)));
       fan_in = fan_out;
     }
-    dropout_ = register_module("dropout",
-                               std::make_shared<nn::Dropout>(static_cast<float>(o.get_float("dropout")), ctx.seed));
+    dropout_ =
+        register_module("dropout", std::make_shared<nn::Dropout>(static_cast<float>(o.get_float("dropout")), ctx.seed));
   }
 
   Tensor forward(const Tensor& x, const Tensor& /*padding_mask*/) override {
-    const bool ok = image_ ? (x.dim() == 4 && x.size(1) * x.size(2) * x.size(3) == in_)
-                           : (x.dim() == 2 && x.size(1) == in_);
+    const bool ok =
+        image_ ? (x.dim() == 4 && x.size(1) * x.size(2) * x.size(3) == in_) : (x.dim() == 2 && x.size(1) == in_);
     if (!ok)
-      throw std::invalid_argument("backbone 'mlp': expected input " +
-                                  (image_ ? "[B, C, H, W] with C*H*W = " + std::to_string(in_)
-                                          : "[B, " + std::to_string(in_) + "]") +
-                                  ", got " + shape_str(x.shape()));
+      throw std::invalid_argument(
+          "backbone 'mlp': expected input " +
+          (image_ ? "[B, C, H, W] with C*H*W = " + std::to_string(in_) : "[B, " + std::to_string(in_) + "]") +
+          ", got " + shape_str(x.shape()));
     Tensor h = image_ ? x.reshape({x.size(0), in_}) : x;
     for (std::size_t k = 0; k < layers_.size(); ++k) {
       h = layers_[k]->forward(h);
@@ -85,8 +84,8 @@ class Mlp : public Backbone {
 DATAMUX_PLUGIN(datamux::PluginKind::Backbone, "mlp", "1.0.0",
                "Fully connected layers on flat features (images are flattened): [B, in] -> [B, hidden]",
                (std::vector<datamux::OptionSpec>{
-                   datamux::opt_int("depth", 2, "number of Linear layers (the last one maps to the model's hidden size)",
-                                    1, 64),
+                   datamux::opt_int("depth", 2,
+                                    "number of Linear layers (the last one maps to the model's hidden size)", 1, 64),
                    datamux::opt_int("width", 0, "size of the inner layers; 0 = the model's hidden size", 0, 1 << 20),
                    datamux::opt_string("activation", "relu", "nonlinearity after each layer", {"relu", "gelu", "tanh"}),
                    datamux::opt_bool("final_activation", true, "apply the activation after the last layer too"),

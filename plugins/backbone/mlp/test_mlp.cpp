@@ -1,9 +1,8 @@
 // backbone "mlp", loaded through the registry: output against a naive reference computed from its own
 // parameters, image flattening, shape and configuration errors, dropout modes, gradients.
+#include <cmath>
 #include <datamux/registry.hpp>
 #include <gradcheck.hpp>
-
-#include <cmath>
 #include <map>
 
 using namespace datamux;
@@ -81,10 +80,9 @@ TEST(MlpBackbone, MatchesNaiveReferenceForEachActivation) {
       Tensor x = Tensor::randn({3, 5}, data);
       Tensor y = mlp->forward(x, Tensor());
       ASSERT_EQ(y.shape(), (Shape{3, 4})) << activation;
-      datamux::testing::expect_close(y, Tensor::from_vector(reference(*mlp, x.to_vector(), 3, 3, activation,
-                                                                      final_activation),
-                                                            {3, 4}),
-                                     1e-4f, 1e-4f);
+      datamux::testing::expect_close(
+          y, Tensor::from_vector(reference(*mlp, x.to_vector(), 3, 3, activation, final_activation), {3, 4}), 1e-4f,
+          1e-4f);
     }
   }
 }

@@ -1,9 +1,8 @@
 // backbone "transformer", loaded through the registry: post-LN and pre-LN layers against a naive
 // reference computed from its own parameters, the padding mask, learned positions, errors, gradients.
+#include <cmath>
 #include <datamux/registry.hpp>
 #include <gradcheck.hpp>
-
-#include <cmath>
 #include <map>
 
 using namespace datamux;
@@ -99,7 +98,8 @@ Mat attention(std::map<std::string, Tensor>& p, const std::string& pre, const Ma
       for (int64_t j = 0; j < t; ++j) {
         if (mask[j] == 0.f) continue;
         double dot = 0;
-        for (int64_t e = 0; e < d; ++e) dot += static_cast<double>(q[i * hidden + h * d + e]) * k[j * hidden + h * d + e];
+        for (int64_t e = 0; e < d; ++e)
+          dot += static_cast<double>(q[i * hidden + h * d + e]) * k[j * hidden + h * d + e];
         s[j] = dot / std::sqrt(static_cast<double>(d));
         mx = std::max(mx, s[j]);
       }

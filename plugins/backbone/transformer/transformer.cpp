@@ -11,7 +11,6 @@
 #include <datamux/backbone.hpp>
 #include <datamux/nn.hpp>
 #include <datamux/plugin.hpp>
-
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -127,16 +126,17 @@ class Transformer : public Backbone {
     if (o.get_bool("positions")) {
       max_positions_ = ctx.prefix_len + ctx.seq_len;
       if (max_positions_ <= 0)
-        throw InputError("backbone 'transformer': positions = true needs a known sequence length (seq_len + prefix_len > 0)");
+        throw InputError(
+            "backbone 'transformer': positions = true needs a known sequence length (seq_len + prefix_len > 0)");
       positions_ = register_module("position_embeddings",
                                    std::make_shared<nn::Embedding>(max_positions_, ctx.hidden, *ctx.rng, 0.02f));
     }
     const int64_t layers = o.get_int("layers");
     for (int64_t k = 0; k < layers; ++k)
-      layers_.push_back(register_module(
-          "layers." + std::to_string(k),
-          std::make_shared<EncoderLayer>(ctx.hidden, heads, ffn, gelu, dropout, norm_first,
-                                         derive_seed(ctx.seed, static_cast<uint64_t>(k)), *ctx.rng)));
+      layers_.push_back(
+          register_module("layers." + std::to_string(k),
+                          std::make_shared<EncoderLayer>(ctx.hidden, heads, ffn, gelu, dropout, norm_first,
+                                                         derive_seed(ctx.seed, static_cast<uint64_t>(k)), *ctx.rng)));
     if (norm_first) final_norm_ = register_module("norm", std::make_shared<nn::LayerNorm>(ctx.hidden));
   }
 
@@ -144,12 +144,11 @@ class Transformer : public Backbone {
     if (x.dim() != 3 || x.size(2) != hidden_)
       throw std::invalid_argument("backbone 'transformer': expected input [B, T, " + std::to_string(hidden_) +
                                   "], got " + shape_str(x.shape()));
-    if (padding_mask.defined() &&
-        (padding_mask.dim() != 2 || padding_mask.size(0) != x.size(0) || padding_mask.size(1) != x.size(1) ||
-         padding_mask.dtype() != DType::f32))
-      throw std::invalid_argument("backbone 'transformer': padding_mask must be f32 [B, T] = " +
-                                  shape_str({x.size(0), x.size(1)}) + " (1 = token, 0 = padding), got " +
-                                  dtype_name(padding_mask.dtype()) + " " + shape_str(padding_mask.shape()));
+    if (padding_mask.defined() && (padding_mask.dim() != 2 || padding_mask.size(0) != x.size(0) ||
+                                   padding_mask.size(1) != x.size(1) || padding_mask.dtype() != DType::f32))
+      throw std::invalid_argument(
+          "backbone 'transformer': padding_mask must be f32 [B, T] = " + shape_str({x.size(0), x.size(1)}) +
+          " (1 = token, 0 = padding), got " + dtype_name(padding_mask.dtype()) + " " + shape_str(padding_mask.shape()));
     Tensor h = x;
     if (positions_) {
       if (x.size(1) > max_positions_)
@@ -172,21 +171,21 @@ class Transformer : public Backbone {
 
 }  // namespace
 
-DATAMUX_PLUGIN(datamux::PluginKind::Backbone, "transformer", "1.0.0",
-               "Transformer encoder with padding-masked self-attention: [B, T, hidden] -> [B, T, hidden]",
-               (std::vector<datamux::OptionSpec>{
-                   datamux::opt_int("layers", 4, "number of encoder layers", 1, 128),
-                   datamux::opt_int("heads", 4, "attention heads per layer (must divide the hidden size)", 1, 1024),
-                   datamux::opt_int("ffn", 0, "feed-forward inner size; 0 = 4 x hidden", 0, 1 << 20),
-                   datamux::opt_string("activation", "gelu", "feed-forward nonlinearity", {"gelu", "relu"}),
-                   datamux::opt_float("dropout", 0.1, "dropout on attention and feed-forward outputs (training only)",
-                                      0.0, 0.99),
-                   datamux::opt_bool("norm_first", false,
-                                     "pre-LN (layer norm before each sub-layer, plus a final norm); false = post-LN as BERT"),
-                   datamux::opt_bool("positions", false,
-                                     "add learned position embeddings over prefix_len + seq_len positions (the task "
-                                     "embedding already adds positions)"),
-               }),
-               [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
-                 return std::make_unique<Transformer>(o, ctx);
-               })
+DATAMUX_PLUGIN(
+    datamux::PluginKind::Backbone, "transformer", "1.0.0",
+    "Transformer encoder with padding-masked self-attention: [B, T, hidden] -> [B, T, hidden]",
+    (std::vector<datamux::OptionSpec>{
+        datamux::opt_int("layers", 4, "number of encoder layers", 1, 128),
+        datamux::opt_int("heads", 4, "attention heads per layer (must divide the hidden size)", 1, 1024),
+        datamux::opt_int("ffn", 0, "feed-forward inner size; 0 = 4 x hidden", 0, 1 << 20),
+        datamux::opt_string("activation", "gelu", "feed-forward nonlinearity", {"gelu", "relu"}),
+        datamux::opt_float("dropout", 0.1, "dropout on attention and feed-forward outputs (training only)", 0.0, 0.99),
+        datamux::opt_bool("norm_first", false,
+                          "pre-LN (layer norm before each sub-layer, plus a final norm); false = post-LN as BERT"),
+        datamux::opt_bool("positions", false,
+                          "add learned position embeddings over prefix_len + seq_len positions (the task "
+                          "embedding already adds positions)"),
+    }),
+    [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
+      return std::make_unique<Transformer>(o, ctx);
+    })

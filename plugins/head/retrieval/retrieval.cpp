@@ -12,7 +12,6 @@
 #include <datamux/head.hpp>
 #include <datamux/nn.hpp>
 #include <datamux/plugin.hpp>
-
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -49,7 +48,8 @@ class Retrieval : public Head {
                        std::to_string(vocab_) + "); use it with a token task");
     if (hidden_ <= 0 || instances_ <= 0)
       throw InputError("head 'retrieval': [model] hidden and instances must be positive");
-    if (o.get_bool("transform")) transform_ = register_module("transform", std::make_shared<Transform>(hidden_, *ctx.rng));
+    if (o.get_bool("transform"))
+      transform_ = register_module("transform", std::make_shared<Transform>(hidden_, *ctx.rng));
     decoder_ = register_module("decoder", std::make_shared<nn::Linear>(hidden_, vocab_, *ctx.rng));
   }
 
@@ -63,9 +63,9 @@ class Retrieval : public Head {
     if (!targets.defined() || targets.dtype() != DType::i32 || targets.shape() != tokens)
       throw std::invalid_argument("head 'retrieval': expected i32 targets " + shape_str(tokens) +
                                   " (each instance's input tokens, -100 = ignore), got " +
-                                  (targets.defined() ? std::string(dtype_name(targets.dtype())) + " " +
-                                                           shape_str(targets.shape())
-                                                     : std::string("none")));
+                                  (targets.defined()
+                                       ? std::string(dtype_name(targets.dtype())) + " " + shape_str(targets.shape())
+                                       : std::string("none")));
     HeadOutput out;
     if (is_training() && !all_instances_) {
       // Row (j, b, t) of the flattened states is j*B*L + b*L + t; an embedding lookup with these ids is a

@@ -1,11 +1,10 @@
 // head "retrieval", loaded through the registry: shapes in sampled, all-instance and eval modes, the
 // sampled logits equal the all-instance logits at the drawn instances, sampling deterministic per seed
 // and uniform over instances, ignored targets ignored, the decoder against a naive reference, gradients.
-#include <datamux/registry.hpp>
-#include <gradcheck.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <datamux/registry.hpp>
+#include <gradcheck.hpp>
 #include <map>
 
 using namespace datamux;
@@ -149,8 +148,8 @@ TEST(RetrievalHead, DecoderMatchesNaiveReference) {
       expected.push_back(static_cast<float>(v));
     }
   }
-  expect_close(head->forward(states, instance_targets()).logits,
-               Tensor::from_vector(expected, {kN, kB, kL, kVocab}), 1e-4f, 1e-3f);
+  expect_close(head->forward(states, instance_targets()).logits, Tensor::from_vector(expected, {kN, kB, kL, kVocab}),
+               1e-4f, 1e-3f);
 }
 
 TEST(RetrievalHead, IgnoredTargetsDoNotCount) {

@@ -8,11 +8,10 @@
 // rows (targets -100 do not count). Output: logits [N, B, classes], targets [N, B].
 // Parameters: dense.weight [hidden, hidden] (per instance: [N, hidden, hidden]), dense.bias ([N, hidden]),
 // classifier.weight, classifier.bias.
+#include <cmath>
 #include <datamux/head.hpp>
 #include <datamux/nn.hpp>
 #include <datamux/plugin.hpp>
-
-#include <cmath>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -42,14 +41,14 @@ class SequenceClassification : public Head {
     if (per_instance_) {
       // One torch.nn.Linear-initialised layer per instance, stored stacked for one batched matmul.
       const float bound = 1.f / std::sqrt(static_cast<float>(hidden_));
-      dense_weight_ = register_parameter("dense.weight", Tensor::uniform({instances_, hidden_, hidden_}, *ctx.rng,
-                                                                          -bound, bound));
+      dense_weight_ =
+          register_parameter("dense.weight", Tensor::uniform({instances_, hidden_, hidden_}, *ctx.rng, -bound, bound));
       dense_bias_ = register_parameter("dense.bias", Tensor::uniform({instances_, hidden_}, *ctx.rng, -bound, bound));
     } else if (hidden_layer) {
       dense_ = register_module("dense", std::make_shared<nn::Linear>(hidden_, hidden_, *ctx.rng));
     }
-    dropout_ = register_module("dropout",
-                               std::make_shared<nn::Dropout>(static_cast<float>(o.get_float("dropout")), ctx.seed));
+    dropout_ =
+        register_module("dropout", std::make_shared<nn::Dropout>(static_cast<float>(o.get_float("dropout")), ctx.seed));
     classifier_ = register_module("classifier", std::make_shared<nn::Linear>(hidden_, classes_, *ctx.rng));
   }
 
@@ -57,16 +56,17 @@ class SequenceClassification : public Head {
     const bool token_level = states.dim() == 4;
     if ((states.dim() != 3 && !token_level) || states.size(0) != instances_ || states.size(-1) != hidden_ ||
         (token_level && states.size(2) == 0))
-      throw std::invalid_argument("head 'sequence_classification': expected states [N, B, L, hidden] or [N, B, hidden] "
-                                  "with N = " + std::to_string(instances_) + ", hidden = " + std::to_string(hidden_) +
-                                  ", got " + shape_str(states.shape()));
+      throw std::invalid_argument(
+          "head 'sequence_classification': expected states [N, B, L, hidden] or [N, B, hidden] "
+          "with N = " +
+          std::to_string(instances_) + ", hidden = " + std::to_string(hidden_) + ", got " + shape_str(states.shape()));
     const Shape rows{states.size(0), states.size(1)};
     if (!targets.defined() || targets.dtype() != DType::i32 || targets.shape() != rows)
       throw std::invalid_argument("head 'sequence_classification': expected i32 targets " + shape_str(rows) +
                                   " (one label per instance), got " +
-                                  (targets.defined() ? std::string(dtype_name(targets.dtype())) + " " +
-                                                           shape_str(targets.shape())
-                                                     : std::string("none")));
+                                  (targets.defined()
+                                       ? std::string(dtype_name(targets.dtype())) + " " + shape_str(targets.shape())
+                                       : std::string("none")));
     Tensor h = states;
     if (token_level) h = mean_pool_ ? ops::mean(states, {2}) : states.select(2, 0);  // [N, B, hidden]
     if (per_instance_) {

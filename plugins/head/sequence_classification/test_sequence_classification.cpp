@@ -1,9 +1,8 @@
 // head "sequence_classification", loaded through the registry: pooling, the shared and per-instance
 // hidden layers against a naive reference, the loss with ignored rows, shapes, errors, gradients.
+#include <cmath>
 #include <datamux/registry.hpp>
 #include <gradcheck.hpp>
-
-#include <cmath>
 #include <map>
 
 using namespace datamux;
@@ -119,7 +118,8 @@ TEST(SequenceClassificationHead, MatchesNaiveReferenceForEachConfiguration) {
       ASSERT_EQ(out.logits.shape(), (Shape{kN, kB, kClasses}));
       ASSERT_EQ(out.targets.shape(), (Shape{kN, kB}));
       EXPECT_EQ(out.targets.to_ints(), targets.to_ints());
-      std::vector<float> expected = reference_logits(*head, states, c.pooling == "mean", c.per_instance, c.hidden_layer);
+      std::vector<float> expected =
+          reference_logits(*head, states, c.pooling == "mean", c.per_instance, c.hidden_layer);
       expect_close(out.logits, Tensor::from_vector(expected, {kN, kB, kClasses}), 1e-5f, 1e-4f);
       EXPECT_NEAR(out.loss.item(), reference_loss(expected, targets.to_ints()), 1e-5f)
           << c.pooling << " per_instance " << c.per_instance;
@@ -147,11 +147,12 @@ TEST(SequenceClassificationHead, ClsPoolingReadsOnlyPositionZero) {
   Tensor states = Tensor::randn({kN, kB, kL, kHidden}, data);
   Tensor changed = states.clone();
   changed.slice(2, 1, kL).fill_(7.f);
-  expect_close(head->forward(changed, some_targets()).logits, head->forward(states, some_targets()).logits, 1e-6f, 1e-6f);
+  expect_close(head->forward(changed, some_targets()).logits, head->forward(states, some_targets()).logits, 1e-6f,
+               1e-6f);
   changed.slice(2, 0, 1).fill_(7.f);
-  EXPECT_GT(std::fabs(head->forward(changed, some_targets()).loss.item() -
-                      head->forward(states, some_targets()).loss.item()),
-            1e-4f);
+  EXPECT_GT(
+      std::fabs(head->forward(changed, some_targets()).loss.item() - head->forward(states, some_targets()).loss.item()),
+      1e-4f);
 }
 
 TEST(SequenceClassificationHead, AcceptsVectorStates) {

@@ -1,9 +1,8 @@
 // head "token_classification", loaded through the registry: logits and loss against a naive reference,
 // ignored tokens (-100) really ignored, shapes in train and eval mode, errors, gradients.
+#include <cmath>
 #include <datamux/registry.hpp>
 #include <gradcheck.hpp>
-
-#include <cmath>
 #include <map>
 
 using namespace datamux;

@@ -6,7 +6,6 @@
 #include <datamux/head.hpp>
 #include <datamux/nn.hpp>
 #include <datamux/plugin.hpp>
-
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -26,8 +25,8 @@ class TokenClassification : public Head {
                        std::to_string(classes_));
     if (hidden_ <= 0 || instances_ <= 0)
       throw InputError("head 'token_classification': [model] hidden and instances must be positive");
-    dropout_ = register_module("dropout",
-                               std::make_shared<nn::Dropout>(static_cast<float>(o.get_float("dropout")), ctx.seed));
+    dropout_ =
+        register_module("dropout", std::make_shared<nn::Dropout>(static_cast<float>(o.get_float("dropout")), ctx.seed));
     classifier_ = register_module("classifier", std::make_shared<nn::Linear>(hidden_, classes_, *ctx.rng));
   }
 
@@ -40,9 +39,9 @@ class TokenClassification : public Head {
     if (!targets.defined() || targets.dtype() != DType::i32 || targets.shape() != tokens)
       throw std::invalid_argument("head 'token_classification': expected i32 targets " + shape_str(tokens) +
                                   " (one label per token, -100 = ignore), got " +
-                                  (targets.defined() ? std::string(dtype_name(targets.dtype())) + " " +
-                                                           shape_str(targets.shape())
-                                                     : std::string("none")));
+                                  (targets.defined()
+                                       ? std::string(dtype_name(targets.dtype())) + " " + shape_str(targets.shape())
+                                       : std::string("none")));
     Tensor logits = classifier_->forward(dropout_->forward(states));  // [N, B, L, classes]
     HeadOutput out;
     out.loss = ops::cross_entropy(logits.reshape({-1, classes_}), targets.reshape({-1}), -100);
