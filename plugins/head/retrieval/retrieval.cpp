@@ -1,0 +1,114 @@
+// head "retrieval": reconstruct each instance's input tokens from its demultiplexed states (the paper's
+// retrieval warm-up and auxiliary loss).
+//
+// Decoder as BERT's LM head: transform (Linear(hidden, hidden) -> gelu -> layer norm), then
+// Linear(hidden, vocab). Targets are the original tokens [N, B, L] (-100 = padding, not counted).
+// Training, by default: at each (b, t) one instance j_t is drawn uniformly from 0..N-1 (the head's own
+// random stream, seeded from the context seed) and only demux_{j_t}(h)_t is decoded: the states are
+// gathered first, so decoding costs one instance's worth, and the output is logits [B, L, vocab],
+// targets [B, L]. With all_instances, and always in eval mode, every instance is decoded: logits
+// [N, B, L, vocab], targets [N, B, L], so accuracy can be reported per instance index.
+// Parameters: transform.dense.weight/bias, transform.norm.weight/bias, decoder.weight/bias.
+#include <datamux/head.hpp>
+#include <datamux/nn.hpp>
+#include <datamux/plugin.hpp>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace datamux;
+
+class Transform : public Module {
+ public:
+  Transform(int64_t hidden, Rng& rng) {
+    dense_ = register_module("dense", std::make_shared<nn::Linear>(hidden, hidden, rng));
+    norm_ = register_module("norm", std::make_shared<nn::LayerNorm>(hidden));
+  }
+  Tensor forward(const Tensor& x) const { return norm_->forward(ops::gelu(dense_->forward(x))); }
+
+ private:
+  std::shared_ptr<nn::Linear> dense_;
+  std::shared_ptr<nn::LayerNorm> norm_;
+};
+
+class Retrieval : public Head {
+ public:
+  Retrieval(const Options& o, const BuildContext& ctx)
+      : instances_(ctx.instances),
+        hidden_(ctx.hidden),
+        vocab_(ctx.vocab),
+        all_instances_(o.get_bool("all_instances")),
+        rng_(ctx.seed) {
+    if (!ctx.rng) throw std::invalid_argument("head 'retrieval': BuildContext.rng is null");
+    if (vocab_ <= 0)
+      throw InputError("head 'retrieval' decodes tokens, but the task has no vocabulary (vocab = " +
+                       std::to_string(vocab_) + "); use it with a token task");
+    if (hidden_ <= 0 || instances_ <= 0)
+      throw InputError("head 'retrieval': [model] hidden and instances must be positive");
+    if (o.get_bool("transform"))
+      transform_ = register_module("transform", std::make_shared<Transform>(hidden_, *ctx.rng));
+    decoder_ = register_module("decoder", std::make_shared<nn::Linear>(hidden_, vocab_, *ctx.rng));
+  }
+
+  HeadOutput forward(const Tensor& states, const Tensor& targets) override {
+    if (states.dim() != 4 || states.size(0) != instances_ || states.size(3) != hidden_)
+      throw std::invalid_argument("head 'retrieval': expected states [N, B, L, hidden] with N = " +
+                                  std::to_string(instances_) + ", hidden = " + std::to_string(hidden_) + ", got " +
+                                  shape_str(states.shape()) + " (retrieval needs a token-level demultiplexer output)");
+    const int64_t n = states.size(0), b = states.size(1), l = states.size(2);
+    const Shape tokens{n, b, l};
+    if (!targets.defined() || targets.dtype() != DType::i32 || targets.shape() != tokens)
+      throw std::invalid_argument("head 'retrieval': expected i32 targets " + shape_str(tokens) +
+                                  " (each instance's input tokens, -100 = ignore), got " +
+                                  (targets.defined()
+                                       ? std::string(dtype_name(targets.dtype())) + " " + shape_str(targets.shape())
+                                       : std::string("none")));
+    HeadOutput out;
+    if (is_training() && !all_instances_) {
+      // Row (j, b, t) of the flattened states is j*B*L + b*L + t; an embedding lookup with these ids is a
+      // differentiable gather.
+      const Tensor flat_targets = targets.contiguous();
+      const int32_t* tgt = flat_targets.data<int32_t>();
+      std::vector<int32_t> rows(static_cast<std::size_t>(b * l)), picked(rows.size());
+      for (int64_t p = 0; p < b * l; ++p) {
+        const int64_t j = rng_.randint(0, n);
+        rows[static_cast<std::size_t>(p)] = static_cast<int32_t>(j * b * l + p);
+        picked[static_cast<std::size_t>(p)] = tgt[j * b * l + p];
+      }
+      Tensor h = ops::embedding(Tensor::from_ints(rows, {b, l}), states.reshape({n * b * l, hidden_}));
+      out.logits = decode(h);  // [B, L, vocab]
+      out.targets = Tensor::from_ints(picked, {b, l});
+    } else {
+      out.logits = decode(states);  // [N, B, L, vocab]
+      out.targets = targets;
+    }
+    out.loss = ops::cross_entropy(out.logits.reshape({-1, vocab_}), out.targets.reshape({-1}), -100);
+    return out;
+  }
+
+ private:
+  Tensor decode(const Tensor& h) const { return decoder_->forward(transform_ ? transform_->forward(h) : h); }
+
+  int64_t instances_, hidden_, vocab_;
+  bool all_instances_;
+  Rng rng_;
+  std::shared_ptr<Transform> transform_;
+  std::shared_ptr<nn::Linear> decoder_;
+};
+
+}  // namespace
+
+DATAMUX_PLUGIN(datamux::PluginKind::Head, "retrieval", "1.0.0",
+               "Reconstructs each instance's tokens with a BERT-style LM decoder (one sampled instance per position)",
+               (std::vector<datamux::OptionSpec>{
+                   datamux::opt_bool("all_instances", false,
+                                     "in training, score every instance at every position instead of one drawn "
+                                     "uniformly per position (denser signal, N times the decoding cost)"),
+                   datamux::opt_bool("transform", true, "Linear + gelu + layer norm before the vocabulary decoder"),
+               }),
+               [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
+                 return std::make_unique<Retrieval>(o, ctx);
+               })
