@@ -1,0 +1,90 @@
+// `datamux run`, `datamux eval` and `datamux validate`: the pipeline commands.
+#include <datamux/runtime/model.hpp>
+#include <datamux/runtime/trainer.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "command.hpp"
+
+namespace datamux::cli {
+namespace {
+
+struct PipelineArgs {
+  std::string pipeline;
+  std::vector<std::string> sets;
+  std::string out;
+  std::string checkpoint;
+  bool quiet = false;
+};
+
+void add_pipeline_args(CLI::App* sub, PipelineArgs& a) {
+  sub->add_option("pipeline", a.pipeline, "Pipeline TOML file (see examples/pipelines/)")->required()->check(CLI::ExistingFile);
+  sub->add_option("--set", a.sets, "Override a key: --set section.key=value (repeatable)");
+}
+
+// A training run that diverged is the run's failure, not a crash: report it like bad input.
+int guarded(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const runtime::TrainingError& e) {
+    std::fprintf(stderr, "datamux: error: %s\n", e.what());
+    return kExitUsage;
+  }
+  return 0;
+}
+
+void setup_run(Cli& cli) {
+  auto args = std::make_shared<PipelineArgs>();
+  auto* sub = cli.app.add_subcommand("run", "Trains a pipeline, evaluates it and writes results.json and model.safetensors");
+  add_pipeline_args(sub, *args);
+  sub->add_option("--out", args->out, "Output folder (overrides [output] dir)");
+  sub->add_flag("--quiet", args->quiet, "No progress output");
+  cli.run_when(sub, [args] {
+    runtime::PipelineConfig c = runtime::load_pipeline(args->pipeline, args->sets);
+    runtime::RunOptions o;
+    o.out_dir = args->out;
+    o.quiet = args->quiet;
+    return guarded([&] { runtime::run_pipeline(c, o); });
+  });
+}
+
+void setup_eval(Cli& cli) {
+  auto args = std::make_shared<PipelineArgs>();
+  auto* sub = cli.app.add_subcommand("eval", "Evaluates a checkpoint of a pipeline on its held-out split");
+  add_pipeline_args(sub, *args);
+  sub->add_option("--checkpoint", args->checkpoint, "model.safetensors written by `datamux run`")->required();
+  sub->add_option("--out", args->out, "Output folder for results.json (overrides [output] dir)");
+  cli.run_when(sub, [args] {
+    runtime::PipelineConfig c = runtime::load_pipeline(args->pipeline, args->sets);
+    runtime::RunOptions o;
+    o.out_dir = args->out;
+    o.checkpoint = args->checkpoint;
+    return guarded([&] { runtime::eval_pipeline(c, o); });
+  });
+}
+
+void setup_validate(Cli& cli) {
+  auto args = std::make_shared<PipelineArgs>();
+  auto* sub = cli.app.add_subcommand("validate", "Checks a pipeline (TOML, data, plugins and their options) without training");
+  add_pipeline_args(sub, *args);
+  cli.run_when(sub, [args] {
+    runtime::PipelineConfig c = runtime::load_pipeline(args->pipeline, args->sets);
+    std::unique_ptr<runtime::Task> task = runtime::make_task(c);
+    Registry reg = Registry::with_default_paths();
+    for (const auto& p : c.plugin_paths) reg.add_search_path(p);
+    runtime::MuxModel model(c, *task, reg);
+    fmt::print("{}: ok\n  task   {}\n  model  N = {}: {} ({} parameters)\n", args->pipeline, task->summary(),
+               model.context().instances, model.summary(), model.parameter_count());
+    return 0;
+  });
+}
+
+}  // namespace
+
+DATAMUX_CLI_COMMAND(10, setup_run)
+DATAMUX_CLI_COMMAND(11, setup_eval)
+DATAMUX_CLI_COMMAND(12, setup_validate)
+
+}  // namespace datamux::cli
