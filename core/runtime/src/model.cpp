@@ -135,7 +135,7 @@ ModelOutput MuxModel::forward(const Batch& batch) {
   } else if (ctx_.input == InputKind::Vector) {
     x = batch.inputs.reshape({n, batch.inputs.size(1), -1});
   } else {
-    x = batch.inputs;
+    x = batch.inputs.reshape({n, batch.inputs.size(1), ctx_.channels, ctx_.height, ctx_.width});
   }
   Tensor states = demux_->forward(backbone_->forward(mux_->forward(x), mask));
 

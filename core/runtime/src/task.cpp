@@ -6,6 +6,7 @@
 namespace datamux::runtime {
 
 std::unique_ptr<Task> make_retrieval_task(const PipelineConfig& c);
+std::unique_ptr<Task> make_dataset_task(const PipelineConfig& c);
 
 const char* split_name(Split s) {
   switch (s) {
@@ -28,7 +29,7 @@ std::vector<int64_t> arrange_slots(const std::vector<int64_t>& order, int64_t st
 std::unique_ptr<Task> make_task(const PipelineConfig& c) {
   const std::string& kind = c.task.get_string("kind");
   if (kind == "retrieval") return make_retrieval_task(c);
-  throw InputError(fmt::format("[task] kind = \"{}\" is not available yet in this build", kind));
+  return make_dataset_task(c);
 }
 
 }  // namespace datamux::runtime
