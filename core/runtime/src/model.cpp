@@ -66,6 +66,7 @@ MuxModel::MuxModel(const PipelineConfig& c, const Task& task, Registry& registry
     ctx_.dim = ctx_.hidden;
   }
   retrieval_task_ = !task.has_labels();
+  task_token_level_ = task.token_level();
   task_coeff_ = static_cast<float>(c.train.get_float("task_loss_coeff"));
   retrieval_coeff_ = static_cast<float>(c.train.get_float("retrieval_loss_coeff"));
   if (retrieval_task_ && retrieval_coeff_ <= 0.f)
@@ -120,9 +121,37 @@ MuxModel::MuxModel(const PipelineConfig& c, const Task& task, Registry& registry
     register_module("retrieval_head", retrieval_);
     names_ += retrieval_task_ ? " -> retrieval head" : fmt::format(" (+ retrieval loss x{})", retrieval_coeff_);
   }
+  check_fit();
 }
 
 std::string MuxModel::summary() const { return names_; }
+
+void MuxModel::check_fit() {
+  // One tiny forward pass with every target ignored: a plugin that cannot take its neighbour's
+  // output (a CNN backbone on token states, a demux built for another N) fails here, at build time,
+  // with the whole chain named, instead of at the first training step.
+  NoGradGuard no_grad;
+  const int64_t n = ctx_.instances;
+  Batch probe;
+  if (ctx_.input == InputKind::Sequence) {
+    probe.inputs = Tensor::full({n, 1, ctx_.seq_len}, 3.f).to(DType::i32);
+  } else {
+    probe.inputs = Tensor::zeros({n, 1, ctx_.channels * ctx_.height * ctx_.width});
+  }
+  probe.targets = Tensor::full(task_token_level_ ? Shape{n, 1, ctx_.seq_len} : Shape{n, 1}, static_cast<float>(kIgnore))
+                      .to(DType::i32);
+  if (retrieval_task_) probe.targets = probe.inputs;
+  const bool was_training = is_training();
+  eval();
+  try {
+    forward(probe);
+  } catch (const std::exception& e) {
+    train(was_training);
+    throw InputError(fmt::format("the pipeline's plugins do not fit together for the {} task ({}): {}", ctx_.task,
+                                 names_, e.what()));
+  }
+  train(was_training);
+}
 
 ModelOutput MuxModel::forward(const Batch& batch) {
   const int64_t n = ctx_.instances;

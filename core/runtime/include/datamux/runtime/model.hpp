@@ -34,7 +34,10 @@ class MuxModel : public Module {
   std::string summary() const;
 
  private:
+  void check_fit();
+
   BuildContext ctx_;
+  bool task_token_level_ = false;
   float task_coeff_ = 1.f, retrieval_coeff_ = 0.f;
   bool retrieval_task_ = false;
   std::string names_;

@@ -1,0 +1,138 @@
+// End-to-end runs of the data-set tasks on small generated files (and Fashion-MNIST when installed).
+#include <datamux/core/data/locate.hpp>
+#include <datamux/runtime/trainer.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace datamux;
+using namespace datamux::runtime;
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path scratch(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("datamux-tasks-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+RunOptions quiet(const fs::path& out) {
+  RunOptions o;
+  o.out_dir = out.string();
+  o.quiet = true;
+  return o;
+}
+
+// A TSV whose label is whether the sentence mentions a "good" word: learnable from the words alone.
+void write_sentiment_tsv(const fs::path& file, int rows, uint64_t seed) {
+  const std::vector<std::string> good = {"great", "fine", "lovely", "superb"}, bad = {"awful", "poor", "dull", "bleak"},
+                                  filler = {"the", "movie", "was", "a", "plot", "actor", "scene", "very", "and", "it"};
+  Rng rng(seed);
+  std::ofstream f(file);
+  f << "text\tlabel\n";
+  for (int r = 0; r < rows; ++r) {
+    const bool positive = rng.randint(0, 2) == 1;
+    std::string s;
+    const int64_t len = rng.randint(3, 9), at = rng.randint(0, len);
+    for (int64_t k = 0; k < len; ++k) {
+      if (k) s += ' ';
+      s += k == at ? (positive ? good : bad)[static_cast<std::size_t>(rng.randint(0, 4))]
+                   : filler[static_cast<std::size_t>(rng.randint(0, 10))];
+    }
+    f << s << '\t' << (positive ? "pos" : "neg") << '\n';
+  }
+}
+
+// CoNLL sentences where each word's tag is a fixed function of the word.
+void write_tagging_conll(const fs::path& file, int sentences, uint64_t seed) {
+  const std::vector<std::pair<std::string, std::string>> lexicon = {
+      {"dog", "NOUN"}, {"cat", "NOUN"}, {"runs", "VERB"}, {"sees", "VERB"}, {"the", "DET"}, {"a", "DET"}, {"big", "ADJ"}, {"red", "ADJ"}};
+  Rng rng(seed);
+  std::ofstream f(file);
+  for (int s = 0; s < sentences; ++s) {
+    const int64_t len = rng.randint(2, 8);
+    for (int64_t k = 0; k < len; ++k) {
+      const auto& [w, t] = lexicon[static_cast<std::size_t>(rng.randint(0, 8))];
+      f << w << '\t' << t << '\n';
+    }
+    f << '\n';
+  }
+}
+
+std::vector<std::string> text_sets(const std::string& kind, const fs::path& train, int64_t length) {
+  return {"task.kind=\"" + kind + "\"", "task.train_file=\"" + train.string() + "\"",
+          "task.length=" + std::to_string(length), "task.vocab=0", "task.eval_examples=1"};
+}
+
+}  // namespace
+
+TEST(RunTasks, TextClassificationFromTsvLearnsTheRule) {
+  fs::path dir = scratch("text");
+  write_sentiment_tsv(dir / "train.tsv", 800, 1);
+  auto sets = text_sets("text_classification", dir / "train.tsv", 12);
+  sets.insert(sets.end(), {"train.steps=150", "train.retrieval_loss_coeff=0.1", "train.task_loss_coeff=0.9", "head.plugin=\"sequence_classification\""});
+  PipelineConfig c = load_pipeline(std::string(DATAMUX_TEST_DATA_DIR) + "/pipelines/retrieval_small.toml", sets);
+  RunSummary s = run_pipeline(c, quiet(dir / "out"));
+  EXPECT_GT(s.final_eval.accuracy.value(), 0.9);
+  EXPECT_EQ(s.final_eval.accuracy.instance_total.size(), 2u);
+  EXPECT_EQ(s.final_eval.examples, 160);  // test_fraction 0.2 of 800, every example counted once
+  fs::remove_all(dir);
+}
+
+TEST(RunTasks, TokenTaggingFromConllLearnsTheLexicon) {
+  fs::path dir = scratch("tagging");
+  write_tagging_conll(dir / "train.conll", 600, 2);
+  auto sets = text_sets("token_tagging", dir / "train.conll", 8);
+  sets.insert(sets.end(), {"train.steps=150", "head.plugin=\"token_classification\"", "train.task_loss_coeff=1.0",
+                           "train.retrieval_loss_coeff=0.0"});
+  PipelineConfig c = load_pipeline(std::string(DATAMUX_TEST_DATA_DIR) + "/pipelines/retrieval_small.toml", sets);
+  RunSummary s = run_pipeline(c, quiet(dir / "out"));
+  EXPECT_GT(s.final_eval.accuracy.value(), 0.95);
+  fs::remove_all(dir);
+}
+
+TEST(RunTasks, MissingTrainFileNamesIt) {
+  auto sets = text_sets("text_classification", "/nonexistent/train.tsv", 12);
+  PipelineConfig c = load_pipeline(std::string(DATAMUX_TEST_DATA_DIR) + "/pipelines/retrieval_small.toml", sets);
+  fs::path dir = scratch("missing");
+  try {
+    run_pipeline(c, quiet(dir));
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("/nonexistent/train.tsv"));
+  }
+  fs::remove_all(dir);
+}
+
+TEST(RunTasks, CnnBackboneOnTextIsRefusedNamingBoth) {
+  fs::path dir = scratch("misfit");
+  write_sentiment_tsv(dir / "train.tsv", 50, 1);
+  PipelineConfig c = load_pipeline(std::string(DATAMUX_TEST_DATA_DIR) + "/pipelines/text_cnn_misfit.toml",
+                                   {"task.train_file=\"" + (dir / "train.tsv").string() + "\""});
+  try {
+    run_pipeline(c, quiet(dir / "out"));
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("cnn"));
+    EXPECT_THAT(e.what(), HasSubstr("sequence"));
+  }
+  fs::remove_all(dir);
+}
+
+TEST(RunTasks, FashionMlpMultiplexedLearns) {
+  if (!fs::exists(data::fashion_mnist_dir() / "train-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "Fashion-MNIST not installed (scripts/setup.sh installs dataset-fashion-mnist)";
+  PipelineConfig c = load_pipeline(std::string(DATAMUX_SOURCE_DIR) + "/examples/pipelines/fashion_mlp.toml",
+                                   {"model.instances=2", "train.steps=400", "train.batch=32", "backbone.width=128",
+                                    "model.hidden=128"});
+  fs::path dir = scratch("fashion");
+  RunSummary s = run_pipeline(c, quiet(dir));
+  EXPECT_GT(s.final_eval.accuracy.value(), 0.7);
+  EXPECT_EQ(s.final_eval.examples, 10000);
+  fs::remove_all(dir);
+}
