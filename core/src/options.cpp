@@ -164,7 +164,10 @@ std::string option_value_str(const OptionValue& v) {
   }
 }
 
-std::string option_range_str(const OptionSpec& spec) { return range_str(spec); }
+std::string option_range_str(const OptionSpec& spec) {
+  if (!spec.choices.empty()) return "one of " + quoted_list(spec.choices);
+  return range_str(spec);
+}
 
 OptionSpec opt_bool(std::string key, bool def, std::string doc) {
   return OptionSpec{std::move(key), OptionType::Bool, def, {}, {}, {}, std::move(doc)};
