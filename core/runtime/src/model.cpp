@@ -176,7 +176,7 @@ ModelOutput MuxModel::forward(const Batch& batch) {
   }
   out.main = head_->forward(states, batch.targets);
   out.loss = ops::mul(out.main.loss, task_coeff_);
-  if (retrieval_) {
+  if (retrieval_ && is_training()) {  // an auxiliary training signal: evaluation needs only the task head
     out.retrieval = retrieval_->forward(states, token_targets(batch.inputs));
     out.loss = ops::add(out.loss, ops::mul(out.retrieval.loss, retrieval_coeff_));
   }
