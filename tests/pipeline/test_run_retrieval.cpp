@@ -1,6 +1,8 @@
 // End-to-end: a small retrieval pipeline trained from TOML through the registry's plugins.
 #include <datamux/runtime/trainer.hpp>
 #include <gmock/gmock.h>
+
+#include "run_test_util.hpp"
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -10,31 +12,15 @@
 using namespace datamux;
 using namespace datamux::runtime;
 using ::testing::HasSubstr;
+using datamux::testing::quiet_run;
+using datamux::testing::scratch_dir;
+using datamux::testing::pipeline_fixture;
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string fixture(const std::string& name) { return std::string(DATAMUX_TEST_DATA_DIR) + "/pipelines/" + name; }
-
-fs::path fresh_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("datamux-test-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  return d;
-}
-
-RunOptions quiet(const fs::path& out) {
-  RunOptions o;
-  o.out_dir = out.string();
-  o.quiet = true;
-  return o;
-}
-
-}  // namespace
-
 TEST(RunRetrieval, TwoInstancesLearnToRetrieveTheirTokens) {
-  PipelineConfig c = load_pipeline(fixture("retrieval_small.toml"));
-  fs::path out = fresh_dir("retrieval");
-  RunSummary s = run_pipeline(c, quiet(out));
+  PipelineConfig c = load_pipeline(pipeline_fixture("retrieval_small.toml"));
+  fs::path out = scratch_dir("retrieval");
+  RunSummary s = run_pipeline(c, quiet_run(out));
   EXPECT_GT(s.final_eval.accuracy.value(), 0.9) << "N=2 gaussian+index retrieval should exceed 90% token accuracy";
   ASSERT_EQ(s.final_eval.accuracy.instance_total.size(), 2u);
   for (std::size_t i = 0; i < 2; ++i) EXPECT_GT(s.final_eval.accuracy.instance_value(i), 0.8) << "instance " << i;
@@ -49,7 +35,7 @@ TEST(RunRetrieval, TwoInstancesLearnToRetrieveTheirTokens) {
   EXPECT_EQ(j["mux"], "gaussian");
 
   // The checkpoint evaluates to the same accuracy through `eval`.
-  RunOptions e = quiet(out / "eval");
+  RunOptions e = quiet_run(out / "eval");
   e.checkpoint = (out / "model.safetensors").string();
   RunSummary again = eval_pipeline(c, e);
   EXPECT_EQ(again.final_eval.accuracy.correct, s.final_eval.accuracy.correct);
@@ -57,10 +43,10 @@ TEST(RunRetrieval, TwoInstancesLearnToRetrieveTheirTokens) {
 }
 
 TEST(RunRetrieval, SameSeedSameNumbers) {
-  PipelineConfig c = load_pipeline(fixture("retrieval_small.toml"), {"train.steps=20"});
-  fs::path a = fresh_dir("seed-a"), b = fresh_dir("seed-b");
-  RunSummary ra = run_pipeline(c, quiet(a));
-  RunSummary rb = run_pipeline(c, quiet(b));
+  PipelineConfig c = load_pipeline(pipeline_fixture("retrieval_small.toml"), {"train.steps=20"});
+  fs::path a = scratch_dir("seed-a"), b = scratch_dir("seed-b");
+  RunSummary ra = run_pipeline(c, quiet_run(a));
+  RunSummary rb = run_pipeline(c, quiet_run(b));
   EXPECT_EQ(ra.final_eval.accuracy.correct, rb.final_eval.accuracy.correct);
   EXPECT_DOUBLE_EQ(ra.final_eval.loss, rb.final_eval.loss);
   fs::remove_all(a);
@@ -68,11 +54,11 @@ TEST(RunRetrieval, SameSeedSameNumbers) {
 }
 
 TEST(RunRetrieval, DivergingLossStopsWithTheStep) {
-  PipelineConfig c = load_pipeline(fixture("retrieval_small.toml"),
+  PipelineConfig c = load_pipeline(pipeline_fixture("retrieval_small.toml"),
                                    {"train.steps=50", "train.lr=1e30", "train.clip_norm=0.0", "train.warmup_steps=0"});
-  fs::path out = fresh_dir("nan");
+  fs::path out = scratch_dir("nan");
   try {
-    run_pipeline(c, quiet(out));
+    run_pipeline(c, quiet_run(out));
     FAIL() << "expected TrainingError";
   } catch (const TrainingError& e) {
     EXPECT_THAT(e.what(), HasSubstr("training stopped at step"));
@@ -82,10 +68,10 @@ TEST(RunRetrieval, DivergingLossStopsWithTheStep) {
 }
 
 TEST(RunRetrieval, UnknownPluginSuggestsTheClosest) {
-  PipelineConfig c = load_pipeline(fixture("retrieval_small.toml"), {"mux.plugin=gausian"});
-  fs::path out = fresh_dir("unknown");
+  PipelineConfig c = load_pipeline(pipeline_fixture("retrieval_small.toml"), {"mux.plugin=gausian"});
+  fs::path out = scratch_dir("unknown");
   try {
-    run_pipeline(c, quiet(out));
+    run_pipeline(c, quiet_run(out));
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
     EXPECT_THAT(e.what(), HasSubstr("gaussian"));

@@ -2,6 +2,8 @@
 #include <datamux/core/data/locate.hpp>
 #include <datamux/runtime/trainer.hpp>
 #include <gmock/gmock.h>
+
+#include "run_test_util.hpp"
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -10,23 +12,12 @@
 using namespace datamux;
 using namespace datamux::runtime;
 using ::testing::HasSubstr;
+using datamux::testing::quiet_run;
+using datamux::testing::scratch_dir;
+using datamux::testing::pipeline_fixture;
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path scratch(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("datamux-tasks-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-RunOptions quiet(const fs::path& out) {
-  RunOptions o;
-  o.out_dir = out.string();
-  o.quiet = true;
-  return o;
-}
 
 // A TSV whose label is whether the sentence mentions a "good" word: learnable from the words alone.
 void write_sentiment_tsv(const fs::path& file, int rows, uint64_t seed) {
@@ -72,12 +63,12 @@ std::vector<std::string> text_sets(const std::string& kind, const fs::path& trai
 }  // namespace
 
 TEST(RunTasks, TextClassificationFromTsvLearnsTheRule) {
-  fs::path dir = scratch("text");
+  fs::path dir = scratch_dir("text");
   write_sentiment_tsv(dir / "train.tsv", 800, 1);
   auto sets = text_sets("text_classification", dir / "train.tsv", 12);
   sets.insert(sets.end(), {"train.steps=150", "train.retrieval_loss_coeff=0.1", "train.task_loss_coeff=0.9", "head.plugin=\"sequence_classification\""});
-  PipelineConfig c = load_pipeline(std::string(DATAMUX_TEST_DATA_DIR) + "/pipelines/retrieval_small.toml", sets);
-  RunSummary s = run_pipeline(c, quiet(dir / "out"));
+  PipelineConfig c = load_pipeline(pipeline_fixture("retrieval_small.toml"), sets);
+  RunSummary s = run_pipeline(c, quiet_run(dir / "out"));
   EXPECT_GT(s.final_eval.accuracy.value(), 0.9);
   EXPECT_EQ(s.final_eval.accuracy.instance_total.size(), 2u);
   EXPECT_EQ(s.final_eval.examples, 160);  // test_fraction 0.2 of 800, every example counted once
@@ -85,23 +76,23 @@ TEST(RunTasks, TextClassificationFromTsvLearnsTheRule) {
 }
 
 TEST(RunTasks, TokenTaggingFromConllLearnsTheLexicon) {
-  fs::path dir = scratch("tagging");
+  fs::path dir = scratch_dir("tagging");
   write_tagging_conll(dir / "train.conll", 600, 2);
   auto sets = text_sets("token_tagging", dir / "train.conll", 8);
   sets.insert(sets.end(), {"train.steps=150", "head.plugin=\"token_classification\"", "train.task_loss_coeff=1.0",
                            "train.retrieval_loss_coeff=0.0"});
-  PipelineConfig c = load_pipeline(std::string(DATAMUX_TEST_DATA_DIR) + "/pipelines/retrieval_small.toml", sets);
-  RunSummary s = run_pipeline(c, quiet(dir / "out"));
+  PipelineConfig c = load_pipeline(pipeline_fixture("retrieval_small.toml"), sets);
+  RunSummary s = run_pipeline(c, quiet_run(dir / "out"));
   EXPECT_GT(s.final_eval.accuracy.value(), 0.95);
   fs::remove_all(dir);
 }
 
 TEST(RunTasks, MissingTrainFileNamesIt) {
   auto sets = text_sets("text_classification", "/nonexistent/train.tsv", 12);
-  PipelineConfig c = load_pipeline(std::string(DATAMUX_TEST_DATA_DIR) + "/pipelines/retrieval_small.toml", sets);
-  fs::path dir = scratch("missing");
+  PipelineConfig c = load_pipeline(pipeline_fixture("retrieval_small.toml"), sets);
+  fs::path dir = scratch_dir("missing");
   try {
-    run_pipeline(c, quiet(dir));
+    run_pipeline(c, quiet_run(dir));
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
     EXPECT_THAT(e.what(), HasSubstr("/nonexistent/train.tsv"));
@@ -110,12 +101,12 @@ TEST(RunTasks, MissingTrainFileNamesIt) {
 }
 
 TEST(RunTasks, CnnBackboneOnTextIsRefusedNamingBoth) {
-  fs::path dir = scratch("misfit");
+  fs::path dir = scratch_dir("misfit");
   write_sentiment_tsv(dir / "train.tsv", 50, 1);
-  PipelineConfig c = load_pipeline(std::string(DATAMUX_TEST_DATA_DIR) + "/pipelines/text_cnn_misfit.toml",
+  PipelineConfig c = load_pipeline(pipeline_fixture("text_cnn_misfit.toml"),
                                    {"task.train_file=\"" + (dir / "train.tsv").string() + "\""});
   try {
-    run_pipeline(c, quiet(dir / "out"));
+    run_pipeline(c, quiet_run(dir / "out"));
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
     EXPECT_THAT(e.what(), HasSubstr("cnn"));
@@ -130,8 +121,8 @@ TEST(RunTasks, FashionMlpMultiplexedLearns) {
   PipelineConfig c = load_pipeline(std::string(DATAMUX_SOURCE_DIR) + "/examples/pipelines/fashion_mlp.toml",
                                    {"model.instances=2", "train.steps=400", "train.batch=32", "backbone.width=128",
                                     "model.hidden=128"});
-  fs::path dir = scratch("fashion");
-  RunSummary s = run_pipeline(c, quiet(dir));
+  fs::path dir = scratch_dir("fashion");
+  RunSummary s = run_pipeline(c, quiet_run(dir));
   EXPECT_GT(s.final_eval.accuracy.value(), 0.7);
   EXPECT_EQ(s.final_eval.examples, 10000);
   fs::remove_all(dir);
