@@ -59,6 +59,38 @@ step "forward and backward through the registry"
 "$work/example/check_custom_plugins"
 ctest --test-dir "$work/example" --output-on-failure
 
+step "the example mux trains in a pipeline run by the installed datamux"
+cat >"$work/custom.toml" <<'TOML'
+[task]
+kind = "retrieval"
+vocab = 64
+length = 8
+eval_examples = 128
+
+[model]
+instances = 2
+hidden = 32
+
+[mux]
+plugin = "instance_scale"
+
+[backbone]
+plugin = "transformer"
+layers = 1
+heads = 2
+ffn = 64
+
+[demux]
+plugin = "index"
+
+[train]
+steps = 20
+batch = 8
+retrieval_loss_coeff = 1.0
+TOML
+"$datamux" run "$work/custom.toml" --quiet --out "$work/custom-run"
+grep -q '"mux": "instance_scale"' "$work/custom-run/results.json" || fail "the pipeline run left no results.json naming instance_scale"
+
 step "a plugin copied into the installed plugin folder is found without DATAMUX_PLUGIN_PATH"
 libdir=$(dirname "$(find "$prefix" -name 'libdatamux_registry.so' | head -n 1)")
 mkdir -p "$libdir/datamux/plugins"
