@@ -17,11 +17,19 @@ struct PipelineArgs {
   std::string out;
   std::string checkpoint;
   bool quiet = false;
+  std::string log_level = "info";
 };
+
+runtime::LogLevel parse_level(const PipelineArgs& a) {
+  if (a.quiet || a.log_level == "quiet") return runtime::LogLevel::Quiet;
+  return a.log_level == "debug" ? runtime::LogLevel::Debug : runtime::LogLevel::Info;
+}
 
 void add_pipeline_args(CLI::App* sub, PipelineArgs& a) {
   sub->add_option("pipeline", a.pipeline, "Pipeline TOML file (see examples/pipelines/)")->required()->check(CLI::ExistingFile);
   sub->add_option("--set", a.sets, "Override a key: --set section.key=value (repeatable)");
+  sub->add_option("--log-level", a.log_level, "quiet, info (progress and report) or debug (also every tensor and timing)")
+      ->check(CLI::IsMember({"quiet", "info", "debug"}));
 }
 
 // A training run that diverged is the run's failure, not a crash: report it like bad input.
@@ -40,12 +48,12 @@ void setup_run(Cli& cli) {
   auto* sub = cli.app.add_subcommand("run", "Trains a pipeline, evaluates it and writes results.json and model.safetensors");
   add_pipeline_args(sub, *args);
   sub->add_option("--out", args->out, "Output folder (overrides [output] dir)");
-  sub->add_flag("--quiet", args->quiet, "No progress output");
+  sub->add_flag("--quiet", args->quiet, "No output but errors (same as --log-level quiet)");
   cli.run_when(sub, [args] {
     runtime::PipelineConfig c = runtime::load_pipeline(args->pipeline, args->sets);
     runtime::RunOptions o;
     o.out_dir = args->out;
-    o.quiet = args->quiet;
+    o.log_level = parse_level(*args);
     return guarded([&] { runtime::run_pipeline(c, o); });
   });
 }
@@ -61,6 +69,7 @@ void setup_eval(Cli& cli) {
     runtime::RunOptions o;
     o.out_dir = args->out;
     o.checkpoint = args->checkpoint;
+    o.log_level = parse_level(*args);
     return guarded([&] { runtime::eval_pipeline(c, o); });
   });
 }

@@ -49,6 +49,10 @@ void Logger::line(const std::string& s) const {
   if (!quiet_) fmt::print(stderr, "{}\n", s);
 }
 
+void Logger::debug(const std::string& s) const {
+  if (debug_enabled()) fmt::print(stderr, "debug   {}\n", s);
+}
+
 void Logger::report(const RunSummary& s, Split split, int64_t instances) const {
   if (quiet_) return;
   const Accuracy& a = s.final_eval.accuracy;

@@ -92,6 +92,17 @@ double inference_throughput(MuxModel& model, const Task& task, int64_t batch, in
   return static_cast<double>(examples) / std::max(seconds_since(t0), 1e-9);
 }
 
+// Debug level: the build context and every state tensor (checkpoint keys, shapes, trainable or fixed).
+void describe_model(const Logger& log, const MuxModel& model) {
+  if (!log.debug_enabled()) return;
+  const BuildContext& x = model.context();
+  log.debug(fmt::format("context N={} input={} dim={} hidden={} seq_len={} prefix_len={} vocab={} classes={} image={}x{}x{}",
+                        x.instances, input_kind_name(x.input), x.dim, x.hidden, x.seq_len, x.prefix_len, x.vocab,
+                        x.num_classes, x.channels, x.height, x.width));
+  for (const auto& [name, t] : model.named_parameters()) log.debug(fmt::format("param  {} {}", name, shape_str(t.shape())));
+  for (const auto& [name, t] : model.named_buffers()) log.debug(fmt::format("buffer {} {} (fixed)", name, shape_str(t.shape())));
+}
+
 }  // namespace
 
 EvalResult evaluate(MuxModel& model, const Task& task, Split split, int64_t batch) {
@@ -124,8 +135,9 @@ RunSummary run_pipeline(const PipelineConfig& c, const RunOptions& opt) {
   std::unique_ptr<Task> task = make_task(c);
   Registry registry = make_registry(c);
   MuxModel model(c, *task, registry);
-  Logger log(opt.quiet);
+  Logger log(opt.quiet, opt.log_level);
   log.line(fmt::format("task    {}", task->summary()));
+  describe_model(log, model);
   log.line(fmt::format("model   N = {}: {} ({} parameters)", model.context().instances, model.summary(),
                        model.parameter_count()));
   const std::string init = c.train.get_string("init_from");
@@ -146,7 +158,10 @@ RunSummary run_pipeline(const PipelineConfig& c, const RunOptions& opt) {
   auto schedule = make_schedule(c);
   std::vector<Tensor> params = model.parameters();
 
-  Progress progress(steps, c.train.get_int("log_every"), opt.quiet, opt.progress_bar);
+  const bool quiet = opt.quiet || opt.log_level == LogLevel::Quiet;
+  Progress progress(steps, c.train.get_int("log_every"), quiet, opt.progress_bar);
+  log.debug(fmt::format("optimizer {} lr {} ({} schedule, {} warm-up steps), clip_norm {}", c.train.get_string("optimizer"),
+                        c.train.get_float("lr"), c.train.get_string("schedule"), c.train.get_int("warmup_steps"), clip));
   double best_val = -1.0;
   double train_seconds = 0.0;
   int64_t train_examples = 0;
@@ -182,7 +197,9 @@ RunSummary run_pipeline(const PipelineConfig& c, const RunOptions& opt) {
       window_steps = 0;
     }
     if (eval_every > 0 && (step % eval_every == 0 || step == steps)) {
+      const auto te = Clock::now();
       EvalResult v = evaluate(model, *task, Split::Validation, eval_batch(c));
+      log.debug(fmt::format("validation of {} examples took {:.2f} s", v.examples, seconds_since(te)));
       progress.message(fmt::format("step {:>6}  validation accuracy {:.4f}  loss {:.4f}", step, v.accuracy.value(), v.loss));
       if (save && keep_best && v.accuracy.value() > best_val) {
         best_val = v.accuracy.value();
@@ -219,7 +236,8 @@ RunSummary eval_pipeline(const PipelineConfig& c, const RunOptions& opt) {
   Registry registry = make_registry(c);
   MuxModel model(c, *task, registry);
   load_into(model, opt.checkpoint, /*strict=*/true);
-  Logger log(opt.quiet);
+  Logger log(opt.quiet, opt.log_level);
+  describe_model(log, model);
   const Split split = c.eval.get_string("split") == "test" ? Split::Test : Split::Validation;
   summary.final_eval = evaluate(model, *task, split, eval_batch(c));
   summary.infer_examples_per_s = inference_throughput(model, *task, eval_batch(c), c.eval.get_int("throughput_steps"));

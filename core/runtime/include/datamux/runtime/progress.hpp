@@ -27,15 +27,22 @@ class Progress {
   std::chrono::steady_clock::time_point start_;
 };
 
+/// How much a run says: quiet (nothing), info (progress, summary, report), debug (also every
+/// parameter tensor, the build context and evaluation timings).
+enum class LogLevel { Quiet = 0, Info = 1, Debug = 2 };
+
 class Logger {
  public:
-  explicit Logger(bool quiet) : quiet_(quiet) {}
+  explicit Logger(bool quiet, LogLevel level = LogLevel::Info) : quiet_(quiet || level == LogLevel::Quiet), level_(level) {}
   void line(const std::string& s) const;
+  void debug(const std::string& s) const;
+  bool debug_enabled() const { return !quiet_ && level_ == LogLevel::Debug; }
   /// Final accuracy (overall and per instance index), throughput and where the results are.
   void report(const RunSummary& s, Split split, int64_t instances) const;
 
  private:
   bool quiet_;
+  LogLevel level_;
 };
 
 }  // namespace datamux::runtime

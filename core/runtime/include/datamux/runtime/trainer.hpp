@@ -4,6 +4,7 @@
 #include <datamux/runtime/metrics.hpp>
 #include <datamux/runtime/model.hpp>
 #include <datamux/runtime/pipeline_config.hpp>
+#include <datamux/runtime/progress.hpp>
 
 #include <functional>
 #include <string>
@@ -20,7 +21,8 @@ struct EvalResult {
 struct RunOptions {
   std::string out_dir;          // overrides [output] dir when not empty
   std::string checkpoint;       // eval: weights to load
-  bool quiet = false;           // no progress output (tests)
+  bool quiet = false;           // no progress output (tests); same as log_level Quiet
+  LogLevel log_level = LogLevel::Info;
   bool progress_bar = true;     // a bar on a terminal; periodic lines otherwise
 };
 
