@@ -222,18 +222,6 @@ Tensor relu(const Tensor& x) {
   return out;
 }
 
-Tensor gelu(const Tensor& x) {
-  constexpr float kInvSqrt2 = 0.70710678118654752f;
-  constexpr float kInvSqrt2Pi = 0.39894228040143268f;
-  Tensor out = unary_forward(x, "gelu", [](float v) { return 0.5f * v * (1.f + std::erf(v * kInvSqrt2)); });
-  record_unary(out, x, true, false, "gelu", [](float v, float) {
-    const float cdf = 0.5f * (1.f + std::erf(v * kInvSqrt2));
-    const float pdf = kInvSqrt2Pi * std::exp(-0.5f * v * v);
-    return cdf + v * pdf;
-  });
-  return out;
-}
-
 Tensor tanh(const Tensor& x) {
   Tensor out = unary_forward(x, "tanh", [](float v) { return std::tanh(v); });
   record_unary(out, x, false, true, "tanh", [](float, float y) { return 1.f - y * y; });
