@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <datamux/registry.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,13 @@ inline Tensor find_named(const std::vector<std::pair<std::string, Tensor>>& item
   ADD_FAILURE() << "no tensor named '" << name << "'";
   return Tensor();
 }
+/// Parameters by name, for tests that recompute a plugin's output from its weights.
+inline std::map<std::string, Tensor> parameter_map(const Module& m) {
+  std::map<std::string, Tensor> out;
+  for (auto& [name, t] : m.named_parameters()) out[name] = t;
+  return out;
+}
+
 inline Tensor param(const Module& m, const std::string& name) { return find_named(m.named_parameters(), name); }
 inline Tensor buffer(const Module& m, const std::string& name) { return find_named(m.named_buffers(), name); }
 

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <datamux/registry.hpp>
 #include <gradcheck.hpp>
+
+#include "../../testing/plugin_test_util.hpp"
 #include <map>
 
 using namespace datamux;
@@ -11,11 +13,6 @@ using datamux::testing::expect_gradients_match;
 using datamux::testing::weighted_sum;
 
 namespace {
-
-Registry& registry() {
-  static Registry reg = Registry::with_default_paths();
-  return reg;
-}
 
 BuildContext image_ctx(int64_t channels, int64_t height, int64_t width, int64_t hidden, Rng& rng) {
   BuildContext ctx;
@@ -31,13 +28,7 @@ BuildContext image_ctx(int64_t channels, int64_t height, int64_t width, int64_t 
 }
 
 std::shared_ptr<Backbone> make_cnn(const Options& o, const BuildContext& ctx) {
-  return registry().create<Backbone>(PluginKind::Backbone, "cnn", o, ctx, "[backbone]");
-}
-
-std::map<std::string, Tensor> params_of(const Module& m) {
-  std::map<std::string, Tensor> out;
-  for (auto& [name, t] : m.named_parameters()) out[name] = t;
-  return out;
+  return datamux::testing::plugin_registry().create<Backbone>(PluginKind::Backbone, "cnn", o, ctx, "[backbone]");
 }
 
 float act(const std::string& name, float v) { return name == "relu" ? std::max(v, 0.f) : std::tanh(v); }
@@ -83,7 +74,7 @@ Map conv_act_pool(const Map& in, const Tensor& weight, const Tensor& bias, int64
 /// Naive forward of the whole backbone for images x [B, C, H, W].
 std::vector<float> reference(const Module& m, const Tensor& x, int64_t layers, int64_t pad, int64_t pool,
                              const std::string& activation) {
-  auto p = params_of(m);
+  auto p = datamux::testing::parameter_map(m);
   const int64_t b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
   std::vector<float> xv = x.to_vector(), fw = p.at("fc.weight").to_vector(), fb = p.at("fc.bias").to_vector();
   const int64_t hidden = p.at("fc.weight").size(0);
@@ -128,7 +119,7 @@ TEST(CnnBackbone, MatchesNaiveReference) {
 TEST(CnnBackbone, LeNetShapesOnFashionMnistImages) {
   Rng rng(3);
   auto cnn = make_cnn(Options(), image_ctx(1, 28, 28, 32, rng));
-  auto p = params_of(*cnn);
+  auto p = datamux::testing::parameter_map(*cnn);
   EXPECT_EQ(p.at("convs.0.weight").shape(), (Shape{6, 1, 5, 5}));
   EXPECT_EQ(p.at("convs.1.weight").shape(), (Shape{16, 6, 5, 5}));
   EXPECT_EQ(p.at("fc.weight").shape(), (Shape{32, 16 * 4 * 4}));
@@ -143,7 +134,7 @@ TEST(CnnBackbone, InChannelsOverridesTheTaskChannels) {
   Options o;
   o.set("in_channels", int64_t{4});
   auto cnn = make_cnn(o, image_ctx(1, 28, 28, 8, rng));
-  EXPECT_EQ(params_of(*cnn).at("convs.0.weight").shape(), (Shape{6, 4, 5, 5}));
+  EXPECT_EQ(datamux::testing::parameter_map(*cnn).at("convs.0.weight").shape(), (Shape{6, 4, 5, 5}));
   EXPECT_EQ(cnn->forward(Tensor::zeros({2, 4, 28, 28}), Tensor()).shape(), (Shape{2, 8}));
   EXPECT_THROW(cnn->forward(Tensor::zeros({2, 1, 28, 28}), Tensor()), std::invalid_argument);
 }
@@ -169,7 +160,7 @@ TEST(CnnBackbone, GradientsMatchFiniteDifferences) {
   o.set("kernel", int64_t{3});
   o.set("activation", std::string("tanh"));
   auto cnn = make_cnn(o, image_ctx(1, 10, 10, 4, rng));
-  auto p = params_of(*cnn);
+  auto p = datamux::testing::parameter_map(*cnn);
   Rng data(7);
   Tensor x = Tensor::randn({2, 1, 10, 10}, data).set_requires_grad();
   // A small step keeps every max-pool window's winner in place.

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <datamux/registry.hpp>
 #include <gradcheck.hpp>
+
+#include "../../testing/plugin_test_util.hpp"
 #include <map>
 
 using namespace datamux;
@@ -10,11 +12,6 @@ using datamux::testing::expect_gradients_match;
 using datamux::testing::weighted_sum;
 
 namespace {
-
-Registry& registry() {
-  static Registry reg = Registry::with_default_paths();
-  return reg;
-}
 
 BuildContext vector_ctx(int64_t dim, int64_t hidden, Rng& rng) {
   BuildContext ctx;
@@ -27,13 +24,7 @@ BuildContext vector_ctx(int64_t dim, int64_t hidden, Rng& rng) {
 }
 
 std::shared_ptr<Backbone> make_mlp(const Options& o, const BuildContext& ctx) {
-  return registry().create<Backbone>(PluginKind::Backbone, "mlp", o, ctx, "[backbone]");
-}
-
-std::map<std::string, Tensor> params_of(const Module& m) {
-  std::map<std::string, Tensor> out;
-  for (auto& [name, t] : m.named_parameters()) out[name] = t;
-  return out;
+  return datamux::testing::plugin_registry().create<Backbone>(PluginKind::Backbone, "mlp", o, ctx, "[backbone]");
 }
 
 float act(const std::string& name, float v) {
@@ -45,7 +36,7 @@ float act(const std::string& name, float v) {
 /// Naive MLP: rows of x [B, in] through each layer (W [out, in], b [out]).
 std::vector<float> reference(const Module& m, const std::vector<float>& x, int64_t batch, int64_t depth,
                              const std::string& activation, bool final_activation) {
-  auto p = params_of(m);
+  auto p = datamux::testing::parameter_map(m);
   std::vector<float> h = x;
   int64_t in = static_cast<int64_t>(x.size()) / batch;
   for (int64_t k = 0; k < depth; ++k) {
@@ -92,14 +83,14 @@ TEST(MlpBackbone, ParameterNamesAndShapesFollowDepthAndWidth) {
   Options o;
   o.set("depth", int64_t{3});
   o.set("width", int64_t{7});
-  auto p = params_of(*make_mlp(o, vector_ctx(5, 4, rng)));
+  auto p = datamux::testing::parameter_map(*make_mlp(o, vector_ctx(5, 4, rng)));
   ASSERT_EQ(p.size(), 6u);
   EXPECT_EQ(p.at("layers.0.weight").shape(), (Shape{7, 5}));
   EXPECT_EQ(p.at("layers.1.weight").shape(), (Shape{7, 7}));
   EXPECT_EQ(p.at("layers.2.weight").shape(), (Shape{4, 7}));
   EXPECT_EQ(p.at("layers.2.bias").shape(), (Shape{4}));
   Rng rng2(1);
-  auto defaults = params_of(*make_mlp(Options(), vector_ctx(5, 4, rng2)));  // depth 2, width = hidden
+  auto defaults = datamux::testing::parameter_map(*make_mlp(Options(), vector_ctx(5, 4, rng2)));  // depth 2, width = hidden
   EXPECT_EQ(defaults.at("layers.0.weight").shape(), (Shape{4, 5}));
   EXPECT_EQ(defaults.at("layers.1.weight").shape(), (Shape{4, 4}));
 }
@@ -157,7 +148,7 @@ TEST(MlpBackbone, GradientsMatchFiniteDifferences) {
   o.set("width", int64_t{5});
   o.set("activation", std::string("tanh"));
   auto mlp = make_mlp(o, vector_ctx(4, 3, rng));
-  auto p = params_of(*mlp);
+  auto p = datamux::testing::parameter_map(*mlp);
   Rng data(9);
   Tensor x = Tensor::randn({2, 4}, data).set_requires_grad();
   expect_gradients_match([&] { return weighted_sum(mlp->forward(x, Tensor())); },

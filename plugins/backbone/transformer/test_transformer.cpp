@@ -3,6 +3,8 @@
 #include <cmath>
 #include <datamux/registry.hpp>
 #include <gradcheck.hpp>
+
+#include "../../testing/plugin_test_util.hpp"
 #include <map>
 
 using namespace datamux;
@@ -11,11 +13,6 @@ using datamux::testing::expect_gradients_match;
 using datamux::testing::weighted_sum;
 
 namespace {
-
-Registry& registry() {
-  static Registry reg = Registry::with_default_paths();
-  return reg;
-}
 
 BuildContext seq_ctx(int64_t hidden, int64_t seq_len, Rng& rng) {
   BuildContext ctx;
@@ -40,13 +37,7 @@ Options small_options(bool norm_first, int64_t layers = 2) {
 }
 
 std::shared_ptr<Backbone> make_transformer(const Options& o, const BuildContext& ctx) {
-  return registry().create<Backbone>(PluginKind::Backbone, "transformer", o, ctx, "[backbone]");
-}
-
-std::map<std::string, Tensor> params_of(const Module& m) {
-  std::map<std::string, Tensor> out;
-  for (auto& [name, t] : m.named_parameters()) out[name] = t;
-  return out;
+  return datamux::testing::plugin_registry().create<Backbone>(PluginKind::Backbone, "transformer", o, ctx, "[backbone]");
 }
 
 // ---- naive reference on one sequence, a row-major [T, width] matrix ----
@@ -125,7 +116,7 @@ Mat ffn(std::map<std::string, Tensor>& p, const std::string& pre, const Mat& x, 
 /// The whole encoder on x [B, T, hidden] with mask [B, T].
 std::vector<float> reference(const Module& m, const Tensor& x, const Tensor& mask, int64_t layers, int64_t heads,
                              bool norm_first) {
-  auto p = params_of(m);
+  auto p = datamux::testing::parameter_map(m);
   const int64_t b = x.size(0), t = x.size(1), hidden = x.size(2);
   std::vector<float> xv = x.to_vector(), mv = mask.to_vector(), out;
   for (int64_t s = 0; s < b; ++s) {
@@ -165,7 +156,7 @@ TEST(TransformerBackbone, PostAndPreLayerNormMatchNaiveReference) {
   for (bool norm_first : {false, true}) {
     Rng rng(1);
     auto tr = make_transformer(small_options(norm_first), seq_ctx(8, 5, rng));
-    EXPECT_EQ(params_of(*tr).count("norm.weight"), norm_first ? 1u : 0u);
+    EXPECT_EQ(datamux::testing::parameter_map(*tr).count("norm.weight"), norm_first ? 1u : 0u);
     Rng data(2);
     Tensor x = Tensor::randn({2, 5, 8}, data);
     Tensor mask = padded_mask();
@@ -177,7 +168,7 @@ TEST(TransformerBackbone, PostAndPreLayerNormMatchNaiveReference) {
 
 TEST(TransformerBackbone, ParameterNamesFollowPyTorch) {
   Rng rng(1);
-  auto p = params_of(*make_transformer(small_options(false), seq_ctx(8, 5, rng)));
+  auto p = datamux::testing::parameter_map(*make_transformer(small_options(false), seq_ctx(8, 5, rng)));
   for (const char* name : {"layers.0.attn.q_proj.weight", "layers.0.attn.k_proj.bias", "layers.0.attn.v_proj.weight",
                            "layers.0.attn.out_proj.weight", "layers.0.ffn.fc1.weight", "layers.0.ffn.fc2.bias",
                            "layers.0.norm1.weight", "layers.1.norm2.bias"})
@@ -215,7 +206,7 @@ TEST(TransformerBackbone, LearnedPositionsOverPrefixAndSequence) {
   BuildContext ctx = seq_ctx(8, 4, rng);
   ctx.prefix_len = 3;
   auto tr = make_transformer(o, ctx);
-  auto p = params_of(*tr);
+  auto p = datamux::testing::parameter_map(*tr);
   ASSERT_EQ(p.at("position_embeddings.weight").shape(), (Shape{7, 8}));
   Rng data(7);
   Tensor x = Tensor::randn({2, 7, 8}, data);
@@ -264,7 +255,7 @@ TEST(TransformerBackbone, GradientsMatchFiniteDifferences) {
   for (bool norm_first : {false, true}) {
     Rng rng(11);
     auto tr = make_transformer(small_options(norm_first, 1), seq_ctx(4, 3, rng));
-    auto p = params_of(*tr);
+    auto p = datamux::testing::parameter_map(*tr);
     Rng data(12);
     Tensor x = Tensor::randn({2, 3, 4}, data).set_requires_grad();
     Tensor mask = Tensor::from_vector({1, 1, 1, 1, 1, 0}, {2, 3});

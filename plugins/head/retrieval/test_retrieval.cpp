@@ -5,6 +5,8 @@
 #include <cmath>
 #include <datamux/registry.hpp>
 #include <gradcheck.hpp>
+
+#include "../../testing/plugin_test_util.hpp"
 #include <map>
 
 using namespace datamux;
@@ -14,11 +16,6 @@ using datamux::testing::expect_gradients_match;
 namespace {
 
 constexpr int64_t kN = 4, kB = 3, kL = 5, kHidden = 6, kVocab = 11;
-
-Registry& registry() {
-  static Registry reg = Registry::with_default_paths();
-  return reg;
-}
 
 BuildContext head_ctx(Rng& rng, uint64_t seed = 41) {
   BuildContext ctx;
@@ -33,13 +30,7 @@ BuildContext head_ctx(Rng& rng, uint64_t seed = 41) {
 }
 
 std::shared_ptr<Head> make_head(const Options& o, const BuildContext& ctx) {
-  return registry().create<Head>(PluginKind::Head, "retrieval", o, ctx, "[head]");
-}
-
-std::map<std::string, Tensor> params_of(const Module& m) {
-  std::map<std::string, Tensor> out;
-  for (auto& [name, t] : m.named_parameters()) out[name] = t;
-  return out;
+  return datamux::testing::plugin_registry().create<Head>(PluginKind::Head, "retrieval", o, ctx, "[head]");
 }
 
 /// Targets that name their own instance: token (j, b, t) is j + 1, so the sampled targets reveal j_t.
@@ -123,7 +114,7 @@ TEST(RetrievalHead, DecoderMatchesNaiveReference) {
   Rng rng(9);
   auto head = make_head(Options(), head_ctx(rng));
   head->eval();
-  auto p = params_of(*head);
+  auto p = datamux::testing::parameter_map(*head);
   ASSERT_EQ(p.at("decoder.weight").shape(), (Shape{kVocab, kHidden}));
   std::vector<float> dw = p.at("transform.dense.weight").to_vector(), db = p.at("transform.dense.bias").to_vector();
   std::vector<float> nw = p.at("transform.norm.weight").to_vector(), nb = p.at("transform.norm.bias").to_vector();
@@ -205,7 +196,7 @@ TEST(RetrievalHead, GradientsMatchFiniteDifferences) {
   Options o;
   o.set("all_instances", true);
   auto head = make_head(o, head_ctx(rng));
-  auto p = params_of(*head);
+  auto p = datamux::testing::parameter_map(*head);
   expect_gradients_match([&] { return head->forward(states, instance_targets()).loss; },
                          {states, p.at("transform.dense.weight"), p.at("transform.norm.weight"), p.at("decoder.bias")});
 }

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <datamux/registry.hpp>
 #include <gradcheck.hpp>
+
+#include "../../testing/plugin_test_util.hpp"
 #include <map>
 
 using namespace datamux;
@@ -12,11 +14,6 @@ using datamux::testing::expect_gradients_match;
 namespace {
 
 constexpr int64_t kN = 3, kB = 2, kL = 4, kHidden = 5, kClasses = 3;
-
-Registry& registry() {
-  static Registry reg = Registry::with_default_paths();
-  return reg;
-}
 
 BuildContext head_ctx(Rng& rng) {
   BuildContext ctx;
@@ -30,13 +27,7 @@ BuildContext head_ctx(Rng& rng) {
 }
 
 std::shared_ptr<Head> make_head(const Options& o, const BuildContext& ctx) {
-  return registry().create<Head>(PluginKind::Head, "sequence_classification", o, ctx, "[head]");
-}
-
-std::map<std::string, Tensor> params_of(const Module& m) {
-  std::map<std::string, Tensor> out;
-  for (auto& [name, t] : m.named_parameters()) out[name] = t;
-  return out;
+  return datamux::testing::plugin_registry().create<Head>(PluginKind::Head, "sequence_classification", o, ctx, "[head]");
 }
 
 /// y = W x + b for one row; W [out, in] flattened (offset selects an instance's matrix).
@@ -55,7 +46,7 @@ std::vector<float> affine(const std::vector<float>& w, const std::vector<float>&
 /// Naive logits [N, B, C] from states [N, B, L, hidden].
 std::vector<float> reference_logits(const Module& m, const Tensor& states, bool mean_pool, bool per_instance,
                                     bool hidden_layer) {
-  auto p = params_of(m);
+  auto p = datamux::testing::parameter_map(m);
   std::vector<float> s = states.to_vector(), out;
   std::vector<float> cw = p.at("classifier.weight").to_vector(), cb = p.at("classifier.bias").to_vector();
   std::vector<float> dw, db;
@@ -131,7 +122,7 @@ TEST(SequenceClassificationHead, PerInstanceHiddenLayerHasOneMatrixPerInstance) 
   Rng rng(3);
   Options o;
   o.set("per_instance_hidden", true);
-  auto p = params_of(*make_head(o, head_ctx(rng)));
+  auto p = datamux::testing::parameter_map(*make_head(o, head_ctx(rng)));
   EXPECT_EQ(p.at("dense.weight").shape(), (Shape{kN, kHidden, kHidden}));
   EXPECT_EQ(p.at("dense.bias").shape(), (Shape{kN, kHidden}));
   EXPECT_EQ(p.at("classifier.weight").shape(), (Shape{kClasses, kHidden}));
@@ -208,7 +199,7 @@ TEST(SequenceClassificationHead, GradientsMatchFiniteDifferences) {
     o.set("pooling", std::string("mean"));
     o.set("per_instance_hidden", per_instance);
     auto head = make_head(o, head_ctx(rng));
-    auto p = params_of(*head);
+    auto p = datamux::testing::parameter_map(*head);
     Rng data(12);
     Tensor states = Tensor::randn({kN, kB, kL, kHidden}, data).set_requires_grad();
     expect_gradients_match([&] { return head->forward(states, some_targets()).loss; },

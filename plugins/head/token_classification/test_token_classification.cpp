@@ -3,6 +3,8 @@
 #include <cmath>
 #include <datamux/registry.hpp>
 #include <gradcheck.hpp>
+
+#include "../../testing/plugin_test_util.hpp"
 #include <map>
 
 using namespace datamux;
@@ -12,11 +14,6 @@ using datamux::testing::expect_gradients_match;
 namespace {
 
 constexpr int64_t kN = 2, kB = 2, kL = 3, kHidden = 4, kClasses = 5;
-
-Registry& registry() {
-  static Registry reg = Registry::with_default_paths();
-  return reg;
-}
 
 BuildContext head_ctx(Rng& rng) {
   BuildContext ctx;
@@ -30,13 +27,7 @@ BuildContext head_ctx(Rng& rng) {
 }
 
 std::shared_ptr<Head> make_head(const Options& o, const BuildContext& ctx) {
-  return registry().create<Head>(PluginKind::Head, "token_classification", o, ctx, "[head]");
-}
-
-std::map<std::string, Tensor> params_of(const Module& m) {
-  std::map<std::string, Tensor> out;
-  for (auto& [name, t] : m.named_parameters()) out[name] = t;
-  return out;
+  return datamux::testing::plugin_registry().create<Head>(PluginKind::Head, "token_classification", o, ctx, "[head]");
 }
 
 // Targets [N, B, L]: instance 1's second row ends in padding, one token of instance 0 is a continuation.
@@ -47,7 +38,7 @@ Tensor tag_targets() { return Tensor::from_ints({0, 4, 2, 1, -100, 3, 2, 2, 0, 1
 TEST(TokenClassificationHead, MatchesNaiveReference) {
   Rng rng(1);
   auto head = make_head(Options(), head_ctx(rng));
-  auto p = params_of(*head);
+  auto p = datamux::testing::parameter_map(*head);
   std::vector<float> w = p.at("classifier.weight").to_vector(), bias = p.at("classifier.bias").to_vector();
   Rng data(2);
   Tensor states = Tensor::randn({kN, kB, kL, kHidden}, data);
@@ -130,7 +121,7 @@ TEST(TokenClassificationHead, DropoutOnlyInTraining) {
 TEST(TokenClassificationHead, GradientsMatchFiniteDifferences) {
   Rng rng(8);
   auto head = make_head(Options(), head_ctx(rng));
-  auto p = params_of(*head);
+  auto p = datamux::testing::parameter_map(*head);
   Rng data(9);
   Tensor states = Tensor::randn({kN, kB, kL, kHidden}, data).set_requires_grad();
   expect_gradients_match([&] { return head->forward(states, tag_targets()).loss; },
