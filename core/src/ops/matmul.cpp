@@ -140,6 +140,9 @@ std::shared_ptr<const MatmulEntry> get_matmul(const Operand& a, const Operand& b
     const memory::desc b_md(to_dims(b.dims), dnnl_type(dt), to_dims(b.strides));
     const memory::desc c_md(to_dims(dst_dims), memory::data_type::f32, to_dims(contiguous_strides(dst_dims)));
     dnnl::primitive_attr attr;
+    // Our own scratchpad per call (from the caching allocator): oneDNN's library-owned scratchpad is
+    // shared, which made concurrent executions of one cached primitive from several threads race.
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     if (with_scale) attr.set_output_scales(0, {DNNL_RUNTIME_F32_VAL});
     dnnl::matmul::primitive_desc pd = [&] {
       if (!with_bias) return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), attr, dnnl_ctx::cpu_engine());
@@ -262,6 +265,11 @@ Tensor matmul_nograd(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool 
   if (scale != 1.f) {
     const memory::desc scale_md({1}, memory::data_type::f32, memory::format_tag::x);
     args.emplace(DNNL_ARG_ATTR_OUTPUT_SCALES, memory(scale_md, eng, &scale));
+  }
+  Tensor scratch;
+  if (const std::size_t bytes = entry->pd.scratchpad_desc().get_size(); bytes > 0) {
+    scratch = Tensor::empty({static_cast<int64_t>((bytes + 3) / 4)});
+    args.emplace(DNNL_ARG_SCRATCHPAD, memory(entry->pd.scratchpad_desc(), eng, scratch.data<float>()));
   }
   dnnl::stream& s = dnnl_ctx::cpu_stream();
   entry->prim.execute(s, args);
