@@ -66,7 +66,6 @@ class Retrieval : public Head {
                                   (targets.defined()
                                        ? std::string(dtype_name(targets.dtype())) + " " + shape_str(targets.shape())
                                        : std::string("none")));
-    HeadOutput out;
     if (is_training() && !all_instances_) {
       // Row (j, b, t) of the flattened states is j*B*L + b*L + t; an embedding lookup with these ids is a
       // differentiable gather.
@@ -79,14 +78,9 @@ class Retrieval : public Head {
         picked[static_cast<std::size_t>(p)] = tgt[j * b * l + p];
       }
       Tensor h = ops::embedding(Tensor::from_ints(rows, {b, l}), states.reshape({n * b * l, hidden_}));
-      out.logits = decode(h);  // [B, L, vocab]
-      out.targets = Tensor::from_ints(picked, {b, l});
-    } else {
-      out.logits = decode(states);  // [N, B, L, vocab]
-      out.targets = targets;
+      return classification_output(decode(h), Tensor::from_ints(picked, {b, l}));  // [B, L, vocab]
     }
-    out.loss = ops::cross_entropy(out.logits.reshape({-1, vocab_}), out.targets.reshape({-1}), -100);
-    return out;
+    return classification_output(decode(states), targets);  // [N, B, L, vocab]
   }
 
  private:

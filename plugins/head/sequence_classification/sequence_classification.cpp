@@ -75,11 +75,7 @@ class SequenceClassification : public Head {
       h = ops::tanh(dense_->forward(h));
     }
     Tensor logits = classifier_->forward(dropout_->forward(h));  // [N, B, classes]
-    HeadOutput out;
-    out.loss = ops::cross_entropy(logits.reshape({-1, classes_}), targets.reshape({-1}), -100);
-    out.logits = logits;
-    out.targets = targets;
-    return out;
+    return classification_output(logits, targets);
   }
 
  private:

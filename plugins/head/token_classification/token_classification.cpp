@@ -43,11 +43,7 @@ class TokenClassification : public Head {
                                        ? std::string(dtype_name(targets.dtype())) + " " + shape_str(targets.shape())
                                        : std::string("none")));
     Tensor logits = classifier_->forward(dropout_->forward(states));  // [N, B, L, classes]
-    HeadOutput out;
-    out.loss = ops::cross_entropy(logits.reshape({-1, classes_}), targets.reshape({-1}), -100);
-    out.logits = logits;
-    out.targets = targets;
-    return out;
+    return classification_output(logits, targets);
   }
 
  private:

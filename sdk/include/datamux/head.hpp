@@ -12,6 +12,15 @@ struct HeadOutput {
                    // index whenever the head scored every instance (always in eval mode).
 };
 
+/// The usual output: mean cross-entropy of logits [..., C] against targets [...] (-100 not counted).
+inline HeadOutput classification_output(const Tensor& logits, const Tensor& targets) {
+  HeadOutput out;
+  out.loss = ops::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}), -100);
+  out.logits = logits;
+  out.targets = targets;
+  return out;
+}
+
 /// states: [N, B, L, hidden] (token level) or [N, B, hidden]; targets: i32 [N, B, L] or [N, B].
 class DATAMUX_API Head : public Module {
  public:
