@@ -1,5 +1,5 @@
 // SpamAssassin reader on a miniature of the npm package's layout, and its broken variants.
-#include <datamux/core/data/text.hpp>
+#include <datamux/runtime/data/text.hpp>
 #include <datamux/options.hpp>
 
 #include <gmock/gmock.h>

@@ -1,5 +1,5 @@
 // Brown corpus and CoNLL readers on small fixtures, and their broken variants.
-#include <datamux/core/data/tagging.hpp>
+#include <datamux/runtime/data/tagging.hpp>
 #include <datamux/options.hpp>
 
 #include <gmock/gmock.h>

@@ -1,6 +1,6 @@
 // WordTokenizer: splitting, vocabulary order and min count, special ids, truncation, padding,
 // decode, the JSON round trip and rejection of malformed JSON.
-#include <datamux/core/data/tokenizer.hpp>
+#include <datamux/runtime/data/tokenizer.hpp>
 #include <datamux/options.hpp>
 
 #include <gmock/gmock.h>

@@ -1,5 +1,5 @@
 // End-to-end runs of the data-set tasks on small generated files (and Fashion-MNIST when installed).
-#include <datamux/core/data/locate.hpp>
+#include <datamux/runtime/data/locate.hpp>
 #include <datamux/runtime/trainer.hpp>
 #include <gmock/gmock.h>
 

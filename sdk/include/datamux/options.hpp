@@ -6,11 +6,11 @@
 // already been reported with the pipeline key that holds them.
 #pragma once
 
+#include <datamux/error.hpp>
 #include <datamux/version.hpp>
 
 #include <cstdint>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <variant>
 #include <vector>
@@ -62,12 +62,6 @@ class Options {
 
  private:
   std::vector<std::pair<std::string, OptionValue>> items_;
-};
-
-/// Thrown for bad user input (options, pipelines, data files): the CLI prints `what()` and exits 2.
-class DATAMUX_API InputError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
 };
 
 /// Checks `given` against `schema` and returns it merged over the defaults. `where` names the pipeline

@@ -1,7 +1,7 @@
 // WordTokenizer: vocabulary from a training split, encode/decode, JSON round trip.
-#include <datamux/core/data/tokenizer.hpp>
+#include <datamux/runtime/data/tokenizer.hpp>
 
-#include <datamux/options.hpp>
+#include <datamux/error.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,6 +1,6 @@
-// datamux/core/data/read_util.hpp - what every data reader shares: one message format for bad input
+// datamux/runtime/data/read_util.hpp - what every data reader shares: one message format for bad input
 // ("<file>:<line>: <what>") and reading a whole file with a message that says where a missing file
-// comes from. Used by the readers in core/src/data_*.cpp; not part of the SDK.
+// comes from. Used by the readers in runtime/src/data/; not part of the SDK.
 #pragma once
 
 #include <datamux/options.hpp>

@@ -1,4 +1,4 @@
-// datamux/core/data/idx.hpp - IDX files (the MNIST / Fashion-MNIST format) and image data sets.
+// datamux/runtime/data/idx.hpp - IDX files (the MNIST / Fashion-MNIST format) and image data sets.
 //
 // IDX: magic `00 00 TT NN` (TT element type, NN number of dims), NN big-endian u32 sizes, then the
 // elements row-major and big-endian. Files may be gzip-compressed or plain; the reader looks at the

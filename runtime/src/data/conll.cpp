@@ -1,7 +1,7 @@
 // CoNLL-style column files (one token a line, blank line between sentences) -> TaggingDataset.
-#include <datamux/core/data/tagging.hpp>
+#include <datamux/runtime/data/tagging.hpp>
 
-#include <datamux/core/data/read_util.hpp>
+#include <datamux/runtime/data/read_util.hpp>
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-// datamux/core/data/tokenizer.hpp - a word-level tokenizer whose vocabulary comes from a training split.
+// datamux/runtime/data/tokenizer.hpp - a word-level tokenizer whose vocabulary comes from a training split.
 //
 // Splitting: optional ASCII lower-casing, then a token is a maximal run of word bytes (ASCII letters,
 // digits, '_', and every byte >= 0x80 so that UTF-8 letters stay whole); every other non-space

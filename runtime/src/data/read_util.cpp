@@ -1,5 +1,5 @@
 // Shared by the data readers: error messages that name the file and line, whole-file reads.
-#include <datamux/core/data/read_util.hpp>
+#include <datamux/runtime/data/read_util.hpp>
 
 #include <fstream>
 #include <sstream>

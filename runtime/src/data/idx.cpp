@@ -1,8 +1,8 @@
 // IDX reader (plain or gzip through zlib, which reads both), and the Fashion-MNIST loader on top.
-#include <datamux/core/data/idx.hpp>
+#include <datamux/runtime/data/idx.hpp>
 
-#include <datamux/core/data/locate.hpp>
-#include <datamux/core/data/read_util.hpp>
+#include <datamux/runtime/data/locate.hpp>
+#include <datamux/runtime/data/read_util.hpp>
 
 #include <zlib.h>
 

@@ -1,7 +1,7 @@
 // LabelSet: class names <-> ids, built from a training split, saved as JSON.
-#include <datamux/core/data/label_set.hpp>
+#include <datamux/runtime/data/label_set.hpp>
 
-#include <datamux/options.hpp>
+#include <datamux/error.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,7 +1,7 @@
 // Deterministic train / validation / test index splits from a seed.
-#include <datamux/core/data/split.hpp>
+#include <datamux/runtime/data/split.hpp>
 
-#include <datamux/options.hpp>
+#include <datamux/error.hpp>
 #include <datamux/tensor.hpp>
 
 #include <algorithm>

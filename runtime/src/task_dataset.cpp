@@ -3,12 +3,12 @@
 //
 // Every example is kept as a fixed-size row (token ids padded to L, or pixels) with its targets, so a
 // batch is a gather of rows into [N, B, ...] slots.
-#include <datamux/core/data/idx.hpp>
-#include <datamux/core/data/label_set.hpp>
-#include <datamux/core/data/split.hpp>
-#include <datamux/core/data/tagging.hpp>
-#include <datamux/core/data/text.hpp>
-#include <datamux/core/data/tokenizer.hpp>
+#include <datamux/runtime/data/idx.hpp>
+#include <datamux/runtime/data/label_set.hpp>
+#include <datamux/runtime/data/split.hpp>
+#include <datamux/runtime/data/tagging.hpp>
+#include <datamux/runtime/data/text.hpp>
+#include <datamux/runtime/data/tokenizer.hpp>
 #include <datamux/runtime/task.hpp>
 
 #include <fmt/format.h>

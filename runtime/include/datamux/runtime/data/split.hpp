@@ -1,4 +1,4 @@
-// datamux/core/data/split.hpp - deterministic train / validation / test splits.
+// datamux/runtime/data/split.hpp - deterministic train / validation / test splits.
 //
 // The indices 0..n-1 are shuffled with a datamux::Rng seeded by `seed` (Fisher-Yates on the
 // mt19937_64 stream, whose output the C++ standard fixes, so a seed gives the same split on every

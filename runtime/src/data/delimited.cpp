@@ -1,7 +1,7 @@
 // GLUE-style delimited files (TSV/CSV with a header row) -> TextDataset.
-#include <datamux/core/data/text.hpp>
+#include <datamux/runtime/data/text.hpp>
 
-#include <datamux/core/data/read_util.hpp>
+#include <datamux/runtime/data/read_util.hpp>
 
 #include <charconv>
 #include <stdexcept>

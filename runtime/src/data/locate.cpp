@@ -1,8 +1,8 @@
 // Finds the packaged data sets: the Debian Fashion-MNIST folder and the npm packages that
 // scripts/setup.sh unpacks into data/npm/ (search order in locate.hpp).
-#include <datamux/core/data/locate.hpp>
+#include <datamux/runtime/data/locate.hpp>
 
-#include <datamux/options.hpp>
+#include <datamux/error.hpp>
 
 #include <cstdlib>
 #include <vector>
