@@ -150,12 +150,6 @@ std::pair<int64_t, int64_t> fans(const Shape& shape) {
 }
 }  // namespace
 
-Tensor Tensor::xavier_uniform(const Shape& shape, Rng& rng, float gain) {
-  auto [fan_in, fan_out] = fans(shape);
-  float a = gain * std::sqrt(6.f / static_cast<float>(fan_in + fan_out));
-  return uniform(shape, rng, -a, a);
-}
-
 Tensor Tensor::kaiming_uniform(const Shape& shape, Rng& rng) {
   auto [fan_in, fan_out] = fans(shape);
   (void)fan_out;

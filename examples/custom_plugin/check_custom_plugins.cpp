@@ -20,8 +20,8 @@ int main() {
 
     Options mux_opts;
     mux_opts.set("normalize", std::string("sqrt"));
-    auto mux = reg.create<Multiplexer>(PluginKind::Mux, "instance_scale", mux_opts, ctx, "[mux]");
-    auto demux = reg.create<Demultiplexer>(PluginKind::Demux, "instance_gain", Options(), ctx, "[demux]");
+    auto mux = reg.create<Multiplexer>("instance_scale", mux_opts, ctx, "[mux]");
+    auto demux = reg.create<Demultiplexer>("instance_gain", Options(), ctx, "[demux]");
 
     const Tensor x = Tensor::randn({4, 3, 5, 16}, rng);
     const Tensor h = mux->forward(x);

@@ -21,8 +21,7 @@ class InstanceGainDemux : public datamux::Demultiplexer {
     if (ctx.hidden <= 0) throw datamux::InputError("instance_gain: [model] hidden must be positive");
     seq_ = ctx.input == datamux::InputKind::Sequence;
     const Shape shape = seq_ ? Shape{n_, 1, 1, ctx.hidden} : Shape{n_, 1, ctx.hidden};
-    datamux::Rng fallback(ctx.seed);
-    datamux::Rng& rng = ctx.rng ? *ctx.rng : fallback;
+    datamux::Rng& rng = *ctx.rng;  // never null: the registry seeds it per component
     gain_ = register_parameter("gain", Tensor::randn(shape, rng, 1.f, static_cast<float>(o.get_float("init_spread"))));
     bias_ = register_parameter("bias", Tensor::zeros(shape));
   }
@@ -46,13 +45,13 @@ class InstanceGainDemux : public datamux::Demultiplexer {
 
 }  // namespace
 
-DATAMUX_PLUGIN(datamux::PluginKind::Demux, "instance_gain", "1.0.0",
-               "Per-instance learned gain and bias on the shared backbone output",
-               (std::vector<datamux::OptionSpec>{
-                   datamux::opt_float("init_spread", 0.1, "standard deviation of the initial gains around 1", 0.0,
-                                      10.0),
-                   datamux::opt_string("activation", "none", "applied after the affine map", {"none", "tanh"}),
-               }),
-               [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
-                 return std::make_unique<InstanceGainDemux>(o, ctx);
-               })
+DATAMUX_PLUGIN({.name = "instance_gain",
+                .version = "1.0.0",
+                .description = "Per-instance learned gain and bias on the shared backbone output",
+                .options =
+                    {
+                        datamux::opt_float("init_spread", 0.1, "standard deviation of the initial gains around 1", 0.0,
+                                           10.0),
+                        datamux::opt_string("activation", "none", "applied after the affine map", {"none", "tanh"}),
+                    },
+                .create = datamux::factory<InstanceGainDemux>})

@@ -28,8 +28,7 @@ class InstanceScaleMux : public datamux::Multiplexer {
     Shape gain_shape = shape_;
     gain_shape.back() = 1;
 
-    datamux::Rng fallback(ctx.seed);
-    datamux::Rng& rng = ctx.rng ? *ctx.rng : fallback;
+    datamux::Rng& rng = *ctx.rng;  // never null: the registry seeds it per component
     std::vector<float> signs(static_cast<size_t>(n_ * ctx.dim), 1.f);
     if (o.get_bool("signs"))
       for (float& s : signs) s = rng.uniform() < 0.5f ? -1.f : 1.f;
@@ -57,14 +56,14 @@ class InstanceScaleMux : public datamux::Multiplexer {
 
 }  // namespace
 
-DATAMUX_PLUGIN(datamux::PluginKind::Mux, "instance_scale", "1.0.0",
-               "Random sign pattern and a learned gain per instance, then the (1/N or 1/sqrt N) sum",
-               (std::vector<datamux::OptionSpec>{
-                   datamux::opt_float("init_gain", 1.0, "initial gain a_i of every instance", 0.0, 1000.0),
-                   datamux::opt_bool("signs", true, "multiply each instance by a fixed random +-1 pattern"),
-                   datamux::opt_string("normalize", "mean", "divide the sum by N (mean) or by sqrt(N)",
-                                       {"mean", "sqrt"}),
-               }),
-               [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
-                 return std::make_unique<InstanceScaleMux>(o, ctx);
-               })
+DATAMUX_PLUGIN({.name = "instance_scale",
+                .version = "1.0.0",
+                .description = "Random sign pattern and a learned gain per instance, then the (1/N or 1/sqrt N) sum",
+                .options =
+                    {
+                        datamux::opt_float("init_gain", 1.0, "initial gain a_i of every instance", 0.0, 1000.0),
+                        datamux::opt_bool("signs", true, "multiply each instance by a fixed random +-1 pattern"),
+                        datamux::opt_string("normalize", "mean", "divide the sum by N (mean) or by sqrt(N)",
+                                            {"mean", "sqrt"}),
+                    },
+                .create = datamux::factory<InstanceScaleMux>})

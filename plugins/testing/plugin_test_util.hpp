@@ -52,12 +52,12 @@ inline BuildContext image_context(int64_t n, int64_t c, int64_t h, int64_t w, ui
 
 inline std::shared_ptr<Multiplexer> make_mux(const std::string& name, const BuildContext& ctx,
                                              const Options& o = Options()) {
-  return plugin_registry().create<Multiplexer>(PluginKind::Mux, name, o, ctx, "[mux]");
+  return plugin_registry().create<Multiplexer>(name, o, ctx, "[mux]");
 }
 
 inline std::shared_ptr<Demultiplexer> make_demux(const std::string& name, const BuildContext& ctx,
                                                  const Options& o = Options()) {
-  return plugin_registry().create<Demultiplexer>(PluginKind::Demux, name, o, ctx, "[demux]");
+  return plugin_registry().create<Demultiplexer>(name, o, ctx, "[demux]");
 }
 
 /// The tensor called `name` in `items` (named_parameters / named_buffers), or undefined with a failure.

@@ -28,8 +28,7 @@ struct Builtin {
 
 const std::vector<Builtin> kBuiltins = {
     {PluginKind::Mux, "gaussian", false, false},     {PluginKind::Mux, "binary_hadamard", false, false},
-    {PluginKind::Mux, "random_ortho", false, false}, {PluginKind::Mux, "learned", false, true},
-    {PluginKind::Mux, "learned_ortho", false, true}, {PluginKind::Mux, "hadamard", false, false},
+    {PluginKind::Mux, "random_ortho", false, false}, {PluginKind::Mux, "hadamard", false, false},
     {PluginKind::Mux, "conv_gaussian", true, false}, {PluginKind::Demux, "mlp", false, true},
     {PluginKind::Demux, "index", false, true},       {PluginKind::Demux, "linear", false, true},
 };

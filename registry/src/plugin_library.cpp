@@ -19,17 +19,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The manifest grows by appending fields only (struct_size says how much a plugin filled). This freezes
-// the version-1 layout on LP64 hosts: a change here needs a new kAbiVersion, not an edit.
+// The host reads abi_version and toolchain before anything else, from plugins built against any SDK:
+// their offsets are frozen. Everything after them is trusted only once both match this host (C++
+// objects cross the boundary, so the toolchain string is the layout guarantee, not a struct size).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winvalid-offsetof"
-constexpr std::size_t kManifestV1Size = offsetof(PluginManifest, create) + sizeof(PluginFactory);
-static_assert(sizeof(void*) != 8 || (offsetof(PluginManifest, toolchain) == 8 && offsetof(PluginManifest, kind) == 16 &&
-                                     offsetof(PluginManifest, name) == 24 && offsetof(PluginManifest, options) == 48 &&
-                                     offsetof(PluginManifest, create) == 72),
-              "PluginManifest's layout changed: append new fields at the end, or bump kAbiVersion");
+static_assert(offsetof(PluginManifest, abi_version) == 0 && offsetof(PluginManifest, toolchain) == sizeof(void*),
+              "PluginManifest's leading abi_version and toolchain must never move");
 #pragma GCC diagnostic pop
-constexpr std::size_t kManifestMaxSize = 4096;
+
+bool valid_kind(PluginKind k) { return static_cast<unsigned>(k) <= static_cast<unsigned>(PluginKind::Head); }
 
 bool valid_identifier(const char* s) {
   if (!s || !*s || !(*s >= 'a' && *s <= 'z')) return false;
@@ -93,10 +92,7 @@ void check_manifest(const PluginManifest& m, const std::string& path) {
         "plugin library '{}' was built with toolchain '{}', but this datamux was built with '{}': C++ objects cross "
         "the plugin boundary, so build the plugin with the same compiler, standard library and -std",
         path, toolchain, DATAMUX_TOOLCHAIN));
-  if (m.struct_size < kManifestV1Size || m.struct_size > kManifestMaxSize)
-    throw InputError(fmt::format("plugin library '{}' has a manifest of {} bytes; a datamux manifest has {} to {}",
-                                 path, m.struct_size, kManifestV1Size, kManifestMaxSize));
-  if (static_cast<unsigned>(m.kind) > static_cast<unsigned>(PluginKind::Head))
+  if (!valid_kind(m.kind))
     throw InputError(
         fmt::format("plugin library '{}' declares an unknown kind ({}); kinds are mux, backbone, demux, head", path,
                     static_cast<unsigned>(m.kind)));
@@ -107,7 +103,12 @@ void check_manifest(const PluginManifest& m, const std::string& path) {
                     path, m.name ? m.name : "(null)"));
   const std::string who = fmt::format("{} plugin '{}' ({})", plugin_kind_name(m.kind), m.name, path);
   if (!m.version || !m.description) throw InputError(who + " has a null version or description");
-  if (!m.create) throw InputError(who + " has no factory (create is null)");
+  if (!m.create.fn) throw InputError(who + " has no factory (create is null): set .create = datamux::factory<T>");
+  if (m.create.kind != m.kind)
+    throw InputError(fmt::format("{} declares kind '{}' but its factory builds a {}: drop .kind, it follows from "
+                                 "datamux::factory<T>",
+                                 who, plugin_kind_name(m.kind),
+                                 valid_kind(m.create.kind) ? plugin_kind_name(m.create.kind) : "component of unknown kind"));
   check_schema(m, who);
 }
 

@@ -18,7 +18,7 @@ struct OpenedPlugin {
 };
 
 /// Opens `path` (absolute) and checks it in order: loads, exports `datamux_plugin` through
-/// DATAMUX_PLUGIN, ABI version, toolchain, struct size, then kind, name, factory and option schema.
+/// DATAMUX_PLUGIN, ABI version, toolchain, then kind, name, factory (and that it builds that kind) and option schema.
 /// Throws InputError with one message naming the file for the first check that fails.
 OpenedPlugin open_plugin(const std::string& path);
 

@@ -229,9 +229,21 @@ std::shared_ptr<Module> Registry::create_module(PluginKind kind, const std::stri
 
   // The factory runs plugin code: nothing it throws goes further than this, and the message is copied
   // out while the library is still held.
+  BuildContext built = ctx;
+  Rng own;
+  if (const OptionValue* seed = valid.find("seed"); seed && std::holds_alternative<int64_t>(*seed) &&
+                                                    std::get<int64_t>(*seed) != 0) {
+    built.seed = static_cast<uint64_t>(std::get<int64_t>(*seed));
+    own = Rng(built.seed);
+    built.rng = &own;
+  } else if (!built.rng) {
+    own = Rng(built.seed);
+    built.rng = &own;
+  }
+
   std::unique_ptr<Module> made;
   try {
-    made = m->create(valid, ctx);
+    made = m->create.fn(valid, built);
   } catch (const InputError& e) {
     throw InputError(fmt::format("{}: {} cannot be built: {}", where, who, e.what()));
   } catch (const std::exception& e) {

@@ -94,11 +94,10 @@ MuxModel::MuxModel(const PipelineConfig& c, const Task& task, Registry& registry
     embed_ = register_module("embed", std::make_shared<TaskEmbedding>(ctx_.vocab, ctx_.seq_len, ctx_.dim,
                                                                       static_cast<float>(c.model.get_float("embedding_stddev")), r));
   }
-  demux_ = registry.create<Demultiplexer>(PluginKind::Demux, c.demux.plugin, c.demux.options, component_ctx(2), c.demux.where);
+  demux_ = registry.create<Demultiplexer>(c.demux.plugin, c.demux.options, component_ctx(2), c.demux.where);
   ctx_.prefix_len = demux_->prefix_length();
-  mux_ = registry.create<Multiplexer>(PluginKind::Mux, c.mux.plugin, c.mux.options, component_ctx(3), c.mux.where);
-  backbone_ = registry.create<Backbone>(PluginKind::Backbone, c.backbone.plugin, c.backbone.options, component_ctx(4),
-                                        c.backbone.where);
+  mux_ = registry.create<Multiplexer>(c.mux.plugin, c.mux.options, component_ctx(3), c.mux.where);
+  backbone_ = registry.create<Backbone>(c.backbone.plugin, c.backbone.options, component_ctx(4), c.backbone.where);
   register_module("mux", mux_);
   register_module("backbone", backbone_);
   register_module("demux", demux_);
@@ -107,17 +106,18 @@ MuxModel::MuxModel(const PipelineConfig& c, const Task& task, Registry& registry
   if (!retrieval_task_) {
     std::string head = c.head.plugin;
     if (head.empty()) head = task.token_level() ? "token_classification" : "sequence_classification";
-    head_ = registry.create<Head>(PluginKind::Head, head, c.head.options, component_ctx(5), c.head.where);
+    head_ = registry.create<Head>(head, c.head.options, component_ctx(5), c.head.where);
     register_module("head", head_);
     names_ += fmt::format(" -> {} head", head);
   } else if (!c.head.plugin.empty() && c.head.plugin != "retrieval") {
     throw InputError(fmt::format("{}: the retrieval task uses the retrieval head, not '{}'", c.head.where, c.head.plugin));
   }
   if (retrieval_task_ || retrieval_coeff_ > 0.f) {
-    Options o = retrieval_task_ ? c.head.options : Options();
-    if (!o.has("all_instances")) o.set("all_instances", c.train.get_bool("retrieval_all_instances"));
-    retrieval_ = registry.create<Head>(PluginKind::Head, "retrieval", o, component_ctx(6),
-                                       retrieval_task_ ? c.head.where : "[train] retrieval_loss_coeff");
+    // The retrieval task's [head] section configures its retrieval head; the auxiliary loss of a
+    // labelled task uses the head's own defaults.
+    const Options o = retrieval_task_ ? c.head.options : Options();
+    retrieval_ = registry.create<Head>("retrieval", o, component_ctx(6),
+                                      retrieval_task_ ? c.head.where : "[train] retrieval_loss_coeff");
     register_module("retrieval_head", retrieval_);
     names_ += retrieval_task_ ? " -> retrieval head" : fmt::format(" (+ retrieval loss x{})", retrieval_coeff_);
   }

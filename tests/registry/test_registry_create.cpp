@@ -52,7 +52,7 @@ bool is_loaded(const std::string& path) {
 TEST(RegistryCreate, ForwardPassThroughAGoodPlugin) {
   Registry reg;
   reg.add_search_path(good_dir());
-  auto mux = reg.create<Multiplexer>(PluginKind::Mux, "test_scale", opts({{"init", 2.0}}), context(3), "[mux]");
+  auto mux = reg.create<Multiplexer>("test_scale", opts({{"init", 2.0}}), context(3), "[mux]");
   // x_i = i + 1 everywhere: mean_i 2 * x_i = 2 * (1 + 2 + 3) / 3 = 4.
   std::vector<float> v;
   for (int i = 0; i < 3; ++i) v.insert(v.end(), 2 * 3 * 4, static_cast<float>(i + 1));
@@ -66,7 +66,7 @@ TEST(RegistryCreate, ForwardPassThroughAGoodPlugin) {
 TEST(RegistryCreate, GradientsReachThePluginsParameters) {
   Registry reg;
   reg.add_search_path(good_dir());
-  auto mux = reg.create<Multiplexer>(PluginKind::Mux, "test_scale", opts({{"reduce", std::string("sum")}}), context(2),
+  auto mux = reg.create<Multiplexer>("test_scale", opts({{"reduce", std::string("sum")}}), context(2),
                                      "[mux]");
   const Tensor x = Tensor::from_vector({1, 2, 3, 4}, {2, 1, 2});  // instance 0: 1,2; instance 1: 3,4
   ops::sum(mux->forward(x)).backward();
@@ -108,10 +108,52 @@ TEST(RegistryCreate, FactoryFailuresOfEveryKindBecomeInputErrors) {
   EXPECT_THAT(fail("none"), "(created)");
 }
 
-TEST(RegistryCreate, CreateChecksTheRequestedInterface) {
+TEST(RegistryCreate, CreateLooksUpTheKindOfTheRequestedInterface) {
   Registry reg;
   reg.add_search_path(good_dir());
-  EXPECT_THROW(reg.create<Backbone>(PluginKind::Mux, "test_scale", {}, context(2), "[mux]"), std::invalid_argument);
+  try {
+    reg.create<Backbone>("test_scale", {}, context(2), "[backbone]");
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("no backbone plugin named 'test_scale'"));
+    EXPECT_THAT(e.what(), HasSubstr("(there is a mux named 'test_scale')"));
+  }
+  static_assert(plugin_kind_of<Multiplexer>() == PluginKind::Mux && plugin_kind_of<Head>() == PluginKind::Head);
+}
+
+// The gains test_scale drew from the stream the registry handed its factory.
+std::vector<float> drawn_gains(Registry& reg, uint64_t ctx_seed, int64_t seed_option = 0, Rng* rng = nullptr) {
+  BuildContext ctx = context(3);
+  ctx.seed = ctx_seed;
+  ctx.rng = rng;
+  auto mux = reg.create<Multiplexer>("test_scale", opts({{"jitter", 1.0}, {"seed", seed_option}}), ctx, "[mux]");
+  return mux->named_parameters().at(0).second.to_vector();
+}
+
+TEST(RegistryRandomness, WithoutACallerRngTheFactoryGetsAStreamFromTheContextSeed) {
+  Registry reg;
+  reg.add_search_path(good_dir());
+  EXPECT_EQ(drawn_gains(reg, 5), drawn_gains(reg, 5)) << "same seed, same initialisation";
+  EXPECT_NE(drawn_gains(reg, 5), drawn_gains(reg, 6));
+  Rng same(5);
+  EXPECT_EQ(drawn_gains(reg, 99, 0, &same), drawn_gains(reg, 5)) << "the registry's stream is Rng(ctx.seed)";
+}
+
+TEST(RegistryRandomness, ACallerRngIsPassedOn) {
+  Registry reg;
+  reg.add_search_path(good_dir());
+  Rng a(123), b(123);
+  EXPECT_EQ(drawn_gains(reg, 5, 0, &a), drawn_gains(reg, 6, 0, &b)) << "ctx.rng, not ctx.seed, draws the init";
+}
+
+TEST(RegistryRandomness, ASeedOptionReplacesTheContextSeedAndStream) {
+  Registry reg;
+  reg.add_search_path(good_dir());
+  Rng caller(1);
+  const std::vector<float> seeded = drawn_gains(reg, 5, 9, &caller);
+  EXPECT_EQ(seeded, drawn_gains(reg, 6, 9));
+  EXPECT_EQ(seeded, drawn_gains(reg, 9)) << "seed = 9 draws as a context seeded 9 would";
+  EXPECT_NE(seeded, drawn_gains(reg, 5));
 }
 
 TEST(RegistryLifetime, ObjectsOutliveTheRegistryAndHoldTheirLibrary) {
@@ -119,7 +161,7 @@ TEST(RegistryLifetime, ObjectsOutliveTheRegistryAndHoldTheirLibrary) {
   {
     Registry reg;
     reg.add_search_path(good_dir());
-    mux = reg.create<Multiplexer>(PluginKind::Mux, "test_scale", opts({{"init", 3.0}}), context(2), "[mux]");
+    mux = reg.create<Multiplexer>("test_scale", opts({{"init", 3.0}}), context(2), "[mux]");
     EXPECT_TRUE(is_loaded(good_lib()));
   }
   ASSERT_TRUE(is_loaded(good_lib())) << "the object must keep its library loaded";
@@ -168,7 +210,7 @@ TEST(RegistryThreads, ConcurrentLookupsAndCreation) {
           if (reg.list().size() < 2) ++failures;
           if (std::string(reg.find(PluginKind::Mux, "test_throws").manifest->name) != "test_throws") ++failures;
           auto mux =
-              reg.create<Multiplexer>(PluginKind::Mux, "test_scale", opts({{"init", double(t)}}), context(2), "[mux]");
+              reg.create<Multiplexer>("test_scale", opts({{"init", double(t)}}), context(2), "[mux]");
           const Tensor y = mux->forward(Tensor::ones({2, 1, 3}));
           if (y.to_vector()[0] != static_cast<float>(t)) ++failures;
           reg.add_search_path(dup_dir() + "/../good");  // same folder under another spelling: no duplicate

@@ -32,7 +32,8 @@ TEST(RegistryLoad, GoodPluginManifest) {
   EXPECT_STREQ(p.manifest->version, "1.2.3");
   EXPECT_EQ(p.manifest->abi_version, kAbiVersion);
   EXPECT_STREQ(p.manifest->toolchain, DATAMUX_TOOLCHAIN);
-  ASSERT_EQ(p.manifest->options.size(), 5u);
+  ASSERT_EQ(p.manifest->options.size(), 7u);
+  EXPECT_EQ(p.manifest->create.kind, PluginKind::Mux);
   EXPECT_EQ(p.manifest->options[0].key, "init");
   EXPECT_EQ(&reg.load(good_lib()), &p);  // loading again returns the same plugin
 }
@@ -74,8 +75,10 @@ TEST(RegistryLoad, ToolchainMismatchNamesBoth) {
   EXPECT_THAT(e, HasSubstr(std::string("this datamux was built with '") + DATAMUX_TOOLCHAIN + "'"));
 }
 
-TEST(RegistryLoad, StructSizeMustBeSane) {
-  EXPECT_THAT(load_error(broken_lib("bad_struct_size")), HasSubstr("has a manifest of 8 bytes"));
+TEST(RegistryLoad, KindMustMatchWhatTheFactoryBuilds) {
+  const std::string e = load_error(broken_lib("kind_mismatch"));
+  EXPECT_THAT(e, HasSubstr(broken_lib("kind_mismatch")));
+  EXPECT_THAT(e, HasSubstr("declares kind 'backbone' but its factory builds a mux"));
 }
 
 TEST(RegistryLoad, DefaultOutsideItsOwnRangeIsTheAuthorsBug) {

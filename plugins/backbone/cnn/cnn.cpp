@@ -14,15 +14,13 @@
 #include <string>
 #include <vector>
 
+#include "../common/activation.hpp"
+
 namespace {
 
 using namespace datamux;
 
-Tensor activate(const std::string& name, const Tensor& x) {
-  if (name == "relu") return ops::relu(x);
-  if (name == "gelu") return ops::gelu(x);
-  return ops::tanh(x);
-}
+using plugin_util::activate;
 
 class Cnn : public Backbone {
  public:
@@ -33,7 +31,6 @@ class Cnn : public Backbone {
     if (ctx.input != InputKind::Image)
       throw InputError(std::string("backbone 'cnn' takes image inputs [B, C, H, W], but the task feeds ") +
                        input_kind_name(ctx.input) + " inputs; use 'mlp' or 'transformer'");
-    if (!ctx.rng) throw std::invalid_argument("backbone 'cnn': BuildContext.rng is null");
     if (ctx.hidden <= 0) throw InputError("backbone 'cnn': [model] hidden must be positive");
     in_channels_ = o.get_int("in_channels") > 0 ? o.get_int("in_channels") : ctx.channels;
     height_ = ctx.height;
@@ -93,20 +90,22 @@ class Cnn : public Backbone {
 }  // namespace
 
 DATAMUX_PLUGIN(
-    datamux::PluginKind::Backbone, "cnn", "1.0.0",
-    "LeNet-style conv -> activation -> max-pool stack, then Linear: [B, C, H, W] -> [B, hidden]",
-    (std::vector<datamux::OptionSpec>{
-        datamux::opt_int_list("channels", {6, 16}, "output channels of each conv layer (one entry per layer)"),
-        datamux::opt_int("kernel", 5, "conv kernel size (square)", 1, 31),
-        datamux::opt_int("padding", 0, "zero padding on each side of every conv", 0, 15),
-        datamux::opt_int("pool", 2, "max-pool window and stride after each conv", 1, 16),
-        datamux::opt_string("activation", "relu", "nonlinearity after each conv and the final Linear",
-                            {"relu", "gelu", "tanh"}),
-        datamux::opt_bool("final_activation", true, "apply the activation after the final Linear"),
-        datamux::opt_float("dropout", 0.0, "dropout probability before the final Linear (training only)", 0.0, 0.99),
-        datamux::opt_int("in_channels", 0,
-                         "channels of the multiplexed image entering the backbone; 0 = the task's channels", 0, 4096),
-    }),
-    [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
-      return std::make_unique<Cnn>(o, ctx);
-    })
+    {.name = "cnn",
+     .version = "1.0.0",
+     .description = "LeNet-style conv -> activation -> max-pool stack, then Linear: [B, C, H, W] -> [B, hidden]",
+     .options =
+         {
+             datamux::opt_int_list("channels", {6, 16}, "output channels of each conv layer (one entry per layer)"),
+             datamux::opt_int("kernel", 5, "conv kernel size (square)", 1, 31),
+             datamux::opt_int("padding", 0, "zero padding on each side of every conv", 0, 15),
+             datamux::opt_int("pool", 2, "max-pool window and stride after each conv", 1, 16),
+             datamux::opt_string("activation", "relu", "nonlinearity after each conv and the final Linear",
+                                 {"relu", "gelu", "tanh"}),
+             datamux::opt_bool("final_activation", true, "apply the activation after the final Linear"),
+             datamux::opt_float("dropout", 0.0, "dropout probability before the final Linear (training only)", 0.0,
+                                0.99),
+             datamux::opt_int("in_channels", 0,
+                              "channels of the multiplexed image entering the backbone; 0 = the task's channels", 0,
+                              4096),
+         },
+     .create = datamux::factory<Cnn>})

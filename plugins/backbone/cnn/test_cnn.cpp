@@ -28,7 +28,7 @@ BuildContext image_ctx(int64_t channels, int64_t height, int64_t width, int64_t 
 }
 
 std::shared_ptr<Backbone> make_cnn(const Options& o, const BuildContext& ctx) {
-  return datamux::testing::plugin_registry().create<Backbone>(PluginKind::Backbone, "cnn", o, ctx, "[backbone]");
+  return datamux::testing::plugin_registry().create<Backbone>("cnn", o, ctx, "[backbone]");
 }
 
 float act(const std::string& name, float v) { return name == "relu" ? std::max(v, 0.f) : std::tanh(v); }

@@ -13,15 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "../common/activation.hpp"
+
 namespace {
 
 using namespace datamux;
 
-Tensor activate(const std::string& name, const Tensor& x) {
-  if (name == "relu") return ops::relu(x);
-  if (name == "gelu") return ops::gelu(x);
-  return ops::tanh(x);
-}
+using plugin_util::activate;
 
 class Mlp : public Backbone {
  public:
@@ -37,7 +35,6 @@ class Mlp : public Backbone {
     }
     if (in_ <= 0) throw InputError("backbone 'mlp': the input size is unknown (0); set [model] dim or the image shape");
     if (ctx.hidden <= 0) throw InputError("backbone 'mlp': [model] hidden must be positive");
-    if (!ctx.rng) throw std::invalid_argument("backbone 'mlp': BuildContext.rng is null");
     const int64_t depth = o.get_int("depth");
     const int64_t width = o.get_int("width") > 0 ? o.get_int("width") : ctx.hidden;
     final_activation_ = o.get_bool("final_activation");
@@ -81,16 +78,17 @@ class Mlp : public Backbone {
 
 }  // namespace
 
-DATAMUX_PLUGIN(datamux::PluginKind::Backbone, "mlp", "1.0.0",
-               "Fully connected layers on flat features (images are flattened): [B, in] -> [B, hidden]",
-               (std::vector<datamux::OptionSpec>{
-                   datamux::opt_int("depth", 2,
-                                    "number of Linear layers (the last one maps to the model's hidden size)", 1, 64),
-                   datamux::opt_int("width", 0, "size of the inner layers; 0 = the model's hidden size", 0, 1 << 20),
-                   datamux::opt_string("activation", "relu", "nonlinearity after each layer", {"relu", "gelu", "tanh"}),
-                   datamux::opt_bool("final_activation", true, "apply the activation after the last layer too"),
-                   datamux::opt_float("dropout", 0.0, "dropout probability between layers (training only)", 0.0, 0.99),
-               }),
-               [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
-                 return std::make_unique<Mlp>(o, ctx);
-               })
+DATAMUX_PLUGIN(
+    {.name = "mlp",
+     .version = "1.0.0",
+     .description = "Fully connected layers on flat features (images are flattened): [B, in] -> [B, hidden]",
+     .options =
+         {
+             datamux::opt_int("depth", 2, "number of Linear layers (the last one maps to the model's hidden size)", 1,
+                              64),
+             datamux::opt_int("width", 0, "size of the inner layers; 0 = the model's hidden size", 0, 1 << 20),
+             datamux::opt_string("activation", "relu", "nonlinearity after each layer", {"relu", "gelu", "tanh"}),
+             datamux::opt_bool("final_activation", true, "apply the activation after the last layer too"),
+             datamux::opt_float("dropout", 0.0, "dropout probability between layers (training only)", 0.0, 0.99),
+         },
+     .create = datamux::factory<Mlp>})

@@ -24,7 +24,7 @@ BuildContext vector_ctx(int64_t dim, int64_t hidden, Rng& rng) {
 }
 
 std::shared_ptr<Backbone> make_mlp(const Options& o, const BuildContext& ctx) {
-  return datamux::testing::plugin_registry().create<Backbone>(PluginKind::Backbone, "mlp", o, ctx, "[backbone]");
+  return datamux::testing::plugin_registry().create<Backbone>("mlp", o, ctx, "[backbone]");
 }
 
 float act(const std::string& name, float v) {

@@ -37,7 +37,7 @@ Options small_options(bool norm_first, int64_t layers = 2) {
 }
 
 std::shared_ptr<Backbone> make_transformer(const Options& o, const BuildContext& ctx) {
-  return datamux::testing::plugin_registry().create<Backbone>(PluginKind::Backbone, "transformer", o, ctx, "[backbone]");
+  return datamux::testing::plugin_registry().create<Backbone>("transformer", o, ctx, "[backbone]");
 }
 
 // ---- naive reference on one sequence, a row-major [T, width] matrix ----

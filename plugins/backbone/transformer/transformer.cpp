@@ -109,7 +109,6 @@ class Transformer : public Backbone {
     if (ctx.input != InputKind::Sequence)
       throw InputError(std::string("backbone 'transformer' takes sequence inputs [B, T, dim], but the task feeds ") +
                        input_kind_name(ctx.input) + " inputs; use 'mlp' or 'cnn'");
-    if (!ctx.rng) throw std::invalid_argument("backbone 'transformer': BuildContext.rng is null");
     if (ctx.hidden <= 0) throw InputError("backbone 'transformer': [model] hidden must be positive");
     if (ctx.dim != ctx.hidden)
       throw InputError("backbone 'transformer': its input size (dim " + std::to_string(ctx.dim) +
@@ -172,20 +171,21 @@ class Transformer : public Backbone {
 }  // namespace
 
 DATAMUX_PLUGIN(
-    datamux::PluginKind::Backbone, "transformer", "1.0.0",
-    "Transformer encoder with padding-masked self-attention: [B, T, hidden] -> [B, T, hidden]",
-    (std::vector<datamux::OptionSpec>{
-        datamux::opt_int("layers", 4, "number of encoder layers", 1, 128),
-        datamux::opt_int("heads", 4, "attention heads per layer (must divide the hidden size)", 1, 1024),
-        datamux::opt_int("ffn", 0, "feed-forward inner size; 0 = 4 x hidden", 0, 1 << 20),
-        datamux::opt_string("activation", "gelu", "feed-forward nonlinearity", {"gelu", "relu"}),
-        datamux::opt_float("dropout", 0.1, "dropout on attention and feed-forward outputs (training only)", 0.0, 0.99),
-        datamux::opt_bool("norm_first", false,
-                          "pre-LN (layer norm before each sub-layer, plus a final norm); false = post-LN as BERT"),
-        datamux::opt_bool("positions", false,
-                          "add learned position embeddings over prefix_len + seq_len positions (the task "
-                          "embedding already adds positions)"),
-    }),
-    [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
-      return std::make_unique<Transformer>(o, ctx);
-    })
+    {.name = "transformer",
+     .version = "1.0.0",
+     .description = "Transformer encoder with padding-masked self-attention: [B, T, hidden] -> [B, T, hidden]",
+     .options =
+         {
+             datamux::opt_int("layers", 4, "number of encoder layers", 1, 128),
+             datamux::opt_int("heads", 4, "attention heads per layer (must divide the hidden size)", 1, 1024),
+             datamux::opt_int("ffn", 0, "feed-forward inner size; 0 = 4 x hidden", 0, 1 << 20),
+             datamux::opt_string("activation", "gelu", "feed-forward nonlinearity", {"gelu", "relu"}),
+             datamux::opt_float("dropout", 0.1, "dropout on attention and feed-forward outputs (training only)", 0.0,
+                                0.99),
+             datamux::opt_bool("norm_first", false,
+                               "pre-LN (layer norm before each sub-layer, plus a final norm); false = post-LN as BERT"),
+             datamux::opt_bool("positions", false,
+                               "add learned position embeddings over prefix_len + seq_len positions (the task "
+                               "embedding already adds positions)"),
+         },
+     .create = datamux::factory<Transformer>})

@@ -1,5 +1,5 @@
-// instance_linear.hpp - shared pieces of the built-in demultiplexers: the input check, the init seed,
-// and N per-instance linear maps computed as one GEMM.
+// instance_linear.hpp - shared pieces of the built-in demultiplexers: the input check and
+// N per-instance linear maps computed as one GEMM.
 //
 // A per-instance map y_i = W_i h + b_i for all i at once is one linear layer with the N weights
 // stacked: weight [N, out, in] viewed as [N*out, in], so the backbone state is read once and oneDNN
@@ -9,18 +9,11 @@
 #include <cmath>
 #include <datamux/context.hpp>
 #include <datamux/ops.hpp>
-#include <datamux/options.hpp>
 #include <datamux/tensor.hpp>
 #include <stdexcept>
 #include <string>
 
 namespace datamux::plugin_util {
-
-/// Resolves a `seed` option: 0 means "derive from the component seed" (BuildContext::seed).
-inline uint64_t demux_seed(const Options& o, const BuildContext& ctx) {
-  const int64_t s = o.get_int("seed");
-  return s != 0 ? static_cast<uint64_t>(s) : ctx.seed;
-}
 
 /// Throws InputError unless the context gives N >= 1 and a positive hidden size.
 inline void check_demux_context(const std::string& what, const BuildContext& ctx) {

@@ -36,7 +36,7 @@ class IndexDemux : public Demultiplexer {
     plugin_util::check_demux_context("index demux", ctx);
     if (dim_ <= 0) throw InputError("index demux: the embedding size (BuildContext::dim) is unknown");
 
-    Rng rng(plugin_util::demux_seed(o, ctx));
+    Rng& rng = *ctx.rng;  // reseeded by the registry when the seed option is set
     const auto stddev = static_cast<float>(o.get_float("prefix_std"));
     index_ = register_parameter("prefix.index", Tensor::randn({n_, dim_}, rng, 0.f, stddev));
     filler_ = register_parameter("prefix.filler", Tensor::randn({dim_}, rng, 0.f, stddev));
@@ -92,16 +92,17 @@ class IndexDemux : public Demultiplexer {
 
 }  // namespace
 
-DATAMUX_PLUGIN(datamux::PluginKind::Demux, "index", "1.0.0",
-               "Index prefix tokens before the mux; h^i_t = LN(gelu(W [p_i ; h_t] + b)) after (DataMUX)",
-               (std::vector<datamux::OptionSpec>{
-                   datamux::opt_float("prefix_std", 1.0,
-                                      "stddev of the N(0, s) init of the index, filler and CLS embeddings (the "
-                                      "task embedding is layer-normed, so 1 matches its scale)",
-                                      0.0, 100.0),
-                   datamux::opt_float("eps", 1e-5, "layer-norm epsilon", 1e-12, 1.0),
-                   datamux::opt_int("seed", 0, "seed of the initialisation; 0 = derive from the model seed", 0.0),
-               }),
-               [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
-                 return std::make_unique<IndexDemux>(o, ctx);
-               })
+DATAMUX_PLUGIN(
+    {.name = "index",
+     .version = "1.0.0",
+     .description = "Index prefix tokens before the mux; h^i_t = LN(gelu(W [p_i ; h_t] + b)) after (DataMUX)",
+     .options =
+         {
+             datamux::opt_float("prefix_std", 1.0,
+                                "stddev of the N(0, s) init of the index, filler and CLS embeddings (the "
+                                "task embedding is layer-normed, so 1 matches its scale)",
+                                0.0, 100.0),
+             datamux::opt_float("eps", 1e-5, "layer-norm epsilon", 1e-12, 1.0),
+             datamux::opt_int("seed", 0, "seed of the initialisation; 0 = derive from the model seed", 0.0),
+         },
+     .create = datamux::factory<IndexDemux>})

@@ -19,7 +19,7 @@ class LinearDemux : public Demultiplexer {
  public:
   LinearDemux(const Options& o, const BuildContext& ctx) : n_(ctx.instances), hidden_(ctx.hidden) {
     plugin_util::check_demux_context("linear demux", ctx);
-    Rng rng(plugin_util::demux_seed(o, ctx));
+    Rng& rng = *ctx.rng;  // reseeded by the registry when the seed option is set
     weight_ = register_parameter("weight", plugin_util::instance_linear_weight(n_, hidden_, hidden_, rng));
     if (o.get_bool("bias"))
       bias_ = register_parameter("bias", plugin_util::instance_linear_bias(n_, hidden_, hidden_, rng));
@@ -38,13 +38,13 @@ class LinearDemux : public Demultiplexer {
 
 }  // namespace
 
-DATAMUX_PLUGIN(datamux::PluginKind::Demux, "linear", "1.0.0",
-               "One linear map per instance: [B, ..., hidden] -> [N, B, ..., hidden]",
-               (std::vector<datamux::OptionSpec>{
-                   datamux::opt_bool("bias", true, "add a learned bias b_i per instance"),
-                   datamux::opt_int("seed", 0, "seed of the weight initialisation; 0 = derive from the model seed",
-                                    0.0),
-               }),
-               [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
-                 return std::make_unique<LinearDemux>(o, ctx);
-               })
+DATAMUX_PLUGIN({.name = "linear",
+                .version = "1.0.0",
+                .description = "One linear map per instance: [B, ..., hidden] -> [N, B, ..., hidden]",
+                .options =
+                    {
+                        datamux::opt_bool("bias", true, "add a learned bias b_i per instance"),
+                        datamux::opt_int("seed", 0, "seed of the weight initialisation; 0 = derive from the model seed",
+                                         0.0),
+                    },
+                .create = datamux::factory<LinearDemux>})

@@ -21,7 +21,7 @@ class MlpDemux : public Demultiplexer {
   MlpDemux(const Options& o, const BuildContext& ctx)
       : n_(ctx.instances), hidden_(ctx.hidden), eps_(static_cast<float>(o.get_float("eps"))) {
     plugin_util::check_demux_context("mlp demux", ctx);
-    Rng rng(plugin_util::demux_seed(o, ctx));
+    Rng& rng = *ctx.rng;  // reseeded by the registry when the seed option is set
     weight_ = register_parameter("dense.weight", plugin_util::instance_linear_weight(n_, hidden_, hidden_, rng));
     bias_ = register_parameter("dense.bias", plugin_util::instance_linear_bias(n_, hidden_, hidden_, rng));
     gamma_ = register_parameter("norm.weight", Tensor::ones({n_, hidden_}));
@@ -45,13 +45,13 @@ class MlpDemux : public Demultiplexer {
 
 }  // namespace
 
-DATAMUX_PLUGIN(datamux::PluginKind::Demux, "mlp", "1.0.0",
-               "One gelu MLP with layer norm per instance (DataMUX): [B, ..., hidden] -> [N, B, ..., hidden]",
-               (std::vector<datamux::OptionSpec>{
-                   datamux::opt_float("eps", 1e-5, "layer-norm epsilon", 1e-12, 1.0),
-                   datamux::opt_int("seed", 0, "seed of the weight initialisation; 0 = derive from the model seed",
-                                    0.0),
-               }),
-               [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
-                 return std::make_unique<MlpDemux>(o, ctx);
-               })
+DATAMUX_PLUGIN(
+    {.name = "mlp",
+     .version = "1.0.0",
+     .description = "One gelu MLP with layer norm per instance (DataMUX): [B, ..., hidden] -> [N, B, ..., hidden]",
+     .options =
+         {
+             datamux::opt_float("eps", 1e-5, "layer-norm epsilon", 1e-12, 1.0),
+             datamux::opt_int("seed", 0, "seed of the weight initialisation; 0 = derive from the model seed", 0.0),
+         },
+     .create = datamux::factory<MlpDemux>})

@@ -42,7 +42,6 @@ class Retrieval : public Head {
         vocab_(ctx.vocab),
         all_instances_(o.get_bool("all_instances")),
         rng_(ctx.seed) {
-    if (!ctx.rng) throw std::invalid_argument("head 'retrieval': BuildContext.rng is null");
     if (vocab_ <= 0)
       throw InputError("head 'retrieval' decodes tokens, but the task has no vocabulary (vocab = " +
                        std::to_string(vocab_) + "); use it with a token task");
@@ -95,14 +94,16 @@ class Retrieval : public Head {
 
 }  // namespace
 
-DATAMUX_PLUGIN(datamux::PluginKind::Head, "retrieval", "1.0.0",
-               "Reconstructs each instance's tokens with a BERT-style LM decoder (one sampled instance per position)",
-               (std::vector<datamux::OptionSpec>{
-                   datamux::opt_bool("all_instances", false,
-                                     "in training, score every instance at every position instead of one drawn "
-                                     "uniformly per position (denser signal, N times the decoding cost)"),
-                   datamux::opt_bool("transform", true, "Linear + gelu + layer norm before the vocabulary decoder"),
-               }),
-               [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
-                 return std::make_unique<Retrieval>(o, ctx);
-               })
+DATAMUX_PLUGIN(
+    {.name = "retrieval",
+     .version = "1.0.0",
+     .description =
+         "Reconstructs each instance's tokens with a BERT-style LM decoder (one sampled instance per position)",
+     .options =
+         {
+             datamux::opt_bool("all_instances", false,
+                               "in training, score every instance at every position instead of one drawn "
+                               "uniformly per position (denser signal, N times the decoding cost)"),
+             datamux::opt_bool("transform", true, "Linear + gelu + layer norm before the vocabulary decoder"),
+         },
+     .create = datamux::factory<Retrieval>})

@@ -30,7 +30,7 @@ BuildContext head_ctx(Rng& rng, uint64_t seed = 41) {
 }
 
 std::shared_ptr<Head> make_head(const Options& o, const BuildContext& ctx) {
-  return datamux::testing::plugin_registry().create<Head>(PluginKind::Head, "retrieval", o, ctx, "[head]");
+  return datamux::testing::plugin_registry().create<Head>("retrieval", o, ctx, "[head]");
 }
 
 /// Targets that name their own instance: token (j, b, t) is j + 1, so the sampled targets reveal j_t.

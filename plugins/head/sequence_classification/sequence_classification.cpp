@@ -29,7 +29,6 @@ class SequenceClassification : public Head {
         classes_(ctx.num_classes),
         mean_pool_(o.get_string("pooling") == "mean"),
         per_instance_(o.get_bool("per_instance_hidden")) {
-    if (!ctx.rng) throw std::invalid_argument("head 'sequence_classification': BuildContext.rng is null");
     if (classes_ < 2)
       throw InputError("head 'sequence_classification' needs a task with at least 2 classes, got num_classes = " +
                        std::to_string(classes_));
@@ -89,17 +88,18 @@ class SequenceClassification : public Head {
 
 }  // namespace
 
-DATAMUX_PLUGIN(datamux::PluginKind::Head, "sequence_classification", "1.0.0",
-               "One label per instance: pool the sequence, Linear + tanh (optionally per instance), classifier",
-               (std::vector<datamux::OptionSpec>{
-                   datamux::opt_string("pooling", "cls", "cls = the state at position 0; mean = average over positions",
-                                       {"cls", "mean"}),
-                   datamux::opt_bool("hidden_layer", true, "Linear(hidden, hidden) + tanh before the classifier"),
-                   datamux::opt_bool("per_instance_hidden", false,
-                                     "a separate hidden layer per instance index (the paper's image heads); needs "
-                                     "hidden_layer"),
-                   datamux::opt_float("dropout", 0.0, "dropout before the classifier (training only)", 0.0, 0.99),
-               }),
-               [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
-                 return std::make_unique<SequenceClassification>(o, ctx);
-               })
+DATAMUX_PLUGIN(
+    {.name = "sequence_classification",
+     .version = "1.0.0",
+     .description = "One label per instance: pool the sequence, Linear + tanh (optionally per instance), classifier",
+     .options =
+         {
+             datamux::opt_string("pooling", "cls", "cls = the state at position 0; mean = average over positions",
+                                 {"cls", "mean"}),
+             datamux::opt_bool("hidden_layer", true, "Linear(hidden, hidden) + tanh before the classifier"),
+             datamux::opt_bool("per_instance_hidden", false,
+                               "a separate hidden layer per instance index (the paper's image heads); needs "
+                               "hidden_layer"),
+             datamux::opt_float("dropout", 0.0, "dropout before the classifier (training only)", 0.0, 0.99),
+         },
+     .create = datamux::factory<SequenceClassification>})

@@ -27,7 +27,7 @@ BuildContext head_ctx(Rng& rng) {
 }
 
 std::shared_ptr<Head> make_head(const Options& o, const BuildContext& ctx) {
-  return datamux::testing::plugin_registry().create<Head>(PluginKind::Head, "sequence_classification", o, ctx, "[head]");
+  return datamux::testing::plugin_registry().create<Head>("sequence_classification", o, ctx, "[head]");
 }
 
 /// y = W x + b for one row; W [out, in] flattened (offset selects an instance's matrix).

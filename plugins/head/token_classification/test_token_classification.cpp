@@ -27,7 +27,7 @@ BuildContext head_ctx(Rng& rng) {
 }
 
 std::shared_ptr<Head> make_head(const Options& o, const BuildContext& ctx) {
-  return datamux::testing::plugin_registry().create<Head>(PluginKind::Head, "token_classification", o, ctx, "[head]");
+  return datamux::testing::plugin_registry().create<Head>("token_classification", o, ctx, "[head]");
 }
 
 // Targets [N, B, L]: instance 1's second row ends in padding, one token of instance 0 is a continuation.

@@ -19,7 +19,6 @@ class TokenClassification : public Head {
  public:
   TokenClassification(const Options& o, const BuildContext& ctx)
       : instances_(ctx.instances), hidden_(ctx.hidden), classes_(ctx.num_classes) {
-    if (!ctx.rng) throw std::invalid_argument("head 'token_classification': BuildContext.rng is null");
     if (classes_ < 2)
       throw InputError("head 'token_classification' needs a task with at least 2 classes, got num_classes = " +
                        std::to_string(classes_));
@@ -54,11 +53,11 @@ class TokenClassification : public Head {
 
 }  // namespace
 
-DATAMUX_PLUGIN(datamux::PluginKind::Head, "token_classification", "1.0.0",
-               "One label per token per instance: Linear(hidden, classes) on every demultiplexed state",
-               (std::vector<datamux::OptionSpec>{
-                   datamux::opt_float("dropout", 0.0, "dropout before the classifier (training only)", 0.0, 0.99),
-               }),
-               [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
-                 return std::make_unique<TokenClassification>(o, ctx);
-               })
+DATAMUX_PLUGIN({.name = "token_classification",
+                .version = "1.0.0",
+                .description = "One label per token per instance: Linear(hidden, classes) on every demultiplexed state",
+                .options =
+                    {
+                        datamux::opt_float("dropout", 0.0, "dropout before the classifier (training only)", 0.0, 0.99),
+                    },
+                .create = datamux::factory<TokenClassification>})

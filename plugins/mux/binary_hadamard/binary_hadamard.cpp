@@ -32,15 +32,16 @@ class BinaryHadamardMux : public plugin_util::CodeMux {
 
 }  // namespace
 
-DATAMUX_PLUGIN(datamux::PluginKind::Mux, "binary_hadamard", "1.0.0",
-               "Each instance keeps its own contiguous chunk of the features (0/1 mask), mean over instances",
-               (std::vector<datamux::OptionSpec>{
-                   datamux::opt_float("overlap", 0.0,
-                                      "epsilon: widen each chunk by epsilon * chunk / 2 dims on each side, so "
-                                      "neighbouring instances share dims",
-                                      0.0, 1.0),
-                   datamux::opt_bool("trainable", false, "train the masks (a parameter) instead of keeping them fixed"),
-               }),
-               [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
-                 return std::make_unique<BinaryHadamardMux>(o, ctx);
-               })
+DATAMUX_PLUGIN(
+    {.name = "binary_hadamard",
+     .version = "1.0.0",
+     .description = "Each instance keeps its own contiguous chunk of the features (0/1 mask), mean over instances",
+     .options =
+         {
+             datamux::opt_float("overlap", 0.0,
+                                "epsilon: widen each chunk by epsilon * chunk / 2 dims on each side, so "
+                                "neighbouring instances share dims",
+                                0.0, 1.0),
+             datamux::opt_bool("trainable", false, "train the masks (a parameter) instead of keeping them fixed"),
+         },
+     .create = datamux::factory<BinaryHadamardMux>})

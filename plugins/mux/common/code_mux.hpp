@@ -2,7 +2,7 @@
 //
 //   mux(x) = (1/N) sum_i x_i ⊙ v_i          x: [N, B, ..., d] (or [N, B, C, H, W]), v: [N, d]
 //
-// gaussian, learned, binary_hadamard and hadamard differ only in how v is made; each derives from
+// gaussian, binary_hadamard and hadamard differ only in how v is made; each derives from
 // CodeMux and passes its codes to set_codes. The codes are saved under the name "codes", as a
 // parameter when they train and as a buffer (saved, never updated, no gradient) when fixed.
 #pragma once

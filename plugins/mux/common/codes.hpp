@@ -1,9 +1,9 @@
 // codes.hpp - generators for the built-in multiplexers' instance codes (row-major float vectors).
 //
-//   gaussian_codes      N rows c * g_i / ||g_i||, g_i ~ N(0, I_d)             (gaussian, learned)
+//   gaussian_codes      N rows c * g_i / ||g_i||, g_i ~ N(0, I_d)             (gaussian)
 //   binary_chunk_codes  N rows of 0/1 marking instance i's slice of the dims     (binary_hadamard)
 //   hadamard_codes      N rows of a Sylvester-Hadamard matrix, scaled to norm c (hadamard)
-//   haar_orthogonal     one Haar-random orthogonal d x d matrix                  (random_ortho, learned_ortho)
+//   haar_orthogonal     one Haar-random orthogonal d x d matrix                  (random_ortho)
 //
 // Computed in double and rounded once, so that exact properties (unit norm, orthogonality) hold to
 // float precision. Header-only: each plugin library compiles its own copy.

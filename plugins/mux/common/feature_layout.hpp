@@ -9,19 +9,12 @@
 
 #include <datamux/context.hpp>
 #include <datamux/ops.hpp>
-#include <datamux/options.hpp>
 #include <datamux/tensor.hpp>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
 namespace datamux::plugin_util {
-
-/// Resolves a `seed` option: 0 means "derive from the component seed" (BuildContext::seed).
-inline uint64_t resolve_seed(const Options& o, const BuildContext& ctx) {
-  const int64_t s = o.get_int("seed");
-  return s != 0 ? static_cast<uint64_t>(s) : ctx.seed;
-}
 
 class FeatureLayout {
  public:

@@ -3,7 +3,7 @@
 //   mux(x) = sum_i O_i x_i / sqrt(N)          x: [N, B, ..., d] (or [N, B, C, H, W]), O: [N, d, d]
 //
 // One batched matmul over the instances (x viewed as [N, M, d] times O^T), then the sum over the
-// instance axis. random_ortho (fixed) and learned_ortho (trained) derive from MatrixMux; the
+// instance axis. random_ortho derives from MatrixMux (fixed, or trained with trainable = true); the
 // matrices are saved as "matrices", a parameter when they train and a buffer when fixed.
 #pragma once
 

@@ -37,7 +37,7 @@ class ConvGaussianMux : public Multiplexer {
     out_channels_ = o.get_int("out_channels") > 0 ? o.get_int("out_channels") : c_;
     h_ = ctx.height;
     w_ = ctx.width;
-    Rng rng(plugin_util::resolve_seed(o, ctx));
+    Rng& rng = *ctx.rng;  // reseeded by the registry when the seed option is set
     Tensor kernels = Tensor::randn({out_channels_, n_ * c_, k, k}, rng);
     weight_ = o.get_bool("trainable") ? register_parameter("weight", kernels) : register_buffer("weight", kernels);
   }
@@ -61,15 +61,16 @@ class ConvGaussianMux : public Multiplexer {
 
 }  // namespace
 
-DATAMUX_PLUGIN(
-    datamux::PluginKind::Mux, "conv_gaussian", "1.0.0",
-    "Fixed random N(0,1) convolution per instance (images), outputs summed (DataMUX vision)",
-    (std::vector<datamux::OptionSpec>{
-        datamux::opt_int("out_channels", 0, "channels C' of the multiplexed image; 0 = the input's C", 0.0, 4096.0),
-        datamux::opt_int("kernel_size", 3, "odd kernel size k (padding k/2 keeps H and W)", 1.0, 15.0),
-        datamux::opt_int("seed", 0, "seed of the random kernels; 0 = derive from the model seed", 0.0),
-        datamux::opt_bool("trainable", false, "train the kernels (a parameter) instead of keeping them fixed"),
-    }),
-    [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
-      return std::make_unique<ConvGaussianMux>(o, ctx);
-    })
+DATAMUX_PLUGIN({.name = "conv_gaussian",
+                .version = "1.0.0",
+                .description = "Fixed random N(0,1) convolution per instance (images), outputs summed (DataMUX vision)",
+                .options =
+                    {
+                        datamux::opt_int("out_channels", 0, "channels C' of the multiplexed image; 0 = the input's C",
+                                         0.0, 4096.0),
+                        datamux::opt_int("kernel_size", 3, "odd kernel size k (padding k/2 keeps H and W)", 1.0, 15.0),
+                        datamux::opt_int("seed", 0, "seed of the random kernels; 0 = derive from the model seed", 0.0),
+                        datamux::opt_bool("trainable", false,
+                                          "train the kernels (a parameter) instead of keeping them fixed"),
+                    },
+                .create = datamux::factory<ConvGaussianMux>})

@@ -4,7 +4,7 @@
 //   v_i = c * g_i / ||g_i||,  g_i ~ N(0, I_d) from the plugin's seed;   mux(x) = (1/N) sum_i x_i ⊙ v_i
 //
 // x: [N, B, ..., d] -> [B, ..., d] (images: the C*H*W pixels are the features). The codes are the
-// buffer "codes" [N, d], or a parameter when trainable = true (then this is the `learned` mux).
+// buffer "codes" [N, d], or a parameter when trainable = true (the `learned` mux of earlier versions).
 // The reference code uses c = 20 for the retrieval warm-up and c = 1 otherwise.
 #include <datamux/plugin.hpp>
 #include <memory>
@@ -19,24 +19,25 @@ using namespace datamux;
 class GaussianMux : public plugin_util::CodeMux {
  public:
   GaussianMux(const Options& o, const BuildContext& ctx) : CodeMux("gaussian mux", ctx) {
-    Rng rng(plugin_util::resolve_seed(o, ctx));
-    set_codes(plugin_util::gaussian_codes(layout().instances(), layout().size(), o.get_float("norm"), rng),
+    set_codes(plugin_util::gaussian_codes(layout().instances(), layout().size(), o.get_float("norm"), *ctx.rng),
               o.get_bool("trainable"));
   }
 };
 
 }  // namespace
 
-DATAMUX_PLUGIN(datamux::PluginKind::Mux, "gaussian", "1.0.0",
-               "Random Gaussian code per instance, elementwise product, mean over instances (DataMUX)",
-               (std::vector<datamux::OptionSpec>{
-                   datamux::opt_float("norm", 1.0,
-                                      "L2 norm c of each instance code (the reference uses 20 for the retrieval "
-                                      "warm-up, 1 otherwise)",
-                                      0.0, 1e6),
-                   datamux::opt_int("seed", 0, "seed of the random codes; 0 = derive from the model seed", 0.0),
-                   datamux::opt_bool("trainable", false, "train the codes (a parameter) instead of keeping them fixed"),
-               }),
-               [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
-                 return std::make_unique<GaussianMux>(o, ctx);
-               })
+DATAMUX_PLUGIN({.name = "gaussian",
+                .version = "1.0.0",
+                .description = "Random Gaussian code per instance, elementwise product, mean over instances (DataMUX)",
+                .options =
+                    {
+                        datamux::opt_float("norm", 1.0,
+                                           "L2 norm c of each instance code (the reference uses 20 for the retrieval "
+                                           "warm-up, 1 otherwise)",
+                                           0.0, 1e6),
+                        datamux::opt_int("seed", 0, "seed of the random codes; 0 = derive from the model seed", 0.0),
+                        datamux::opt_bool("trainable", false,
+                                          "train the codes (a parameter) instead of keeping them fixed; Adam moves "
+                                          "each entry by about lr per step, so norm 5-20 trains more reliably than 1"),
+                    },
+                .create = datamux::factory<GaussianMux>})

@@ -84,6 +84,25 @@ TEST(GaussianMux, TrainableCodesAreAParameterAndGetGradient) {
   EXPECT_GT(max_abs_diff(codes.grad(), Tensor::zeros(codes.shape())), 0.f);
 }
 
+TEST(GaussianMux, TrainableCodesStartAsTheFixedOnesAndAStepChangesTheOutput) {
+  // trainable = true is what the former `learned` mux was: the same initial codes, then trained.
+  Options o;
+  o.set("norm", 3.0);
+  o.set("seed", int64_t{11});
+  auto fixed = make_mux("gaussian", sequence_context(3, 8), o);
+  o.set("trainable", true);
+  auto trained = make_mux("gaussian", sequence_context(3, 8), o);
+  EXPECT_EQ(parameter_names(*trained), std::vector<std::string>{"codes"});
+  Tensor codes = param(*trained, "codes");
+  EXPECT_EQ(max_abs_diff(codes, buffer(*fixed, "codes")), 0.f);
+
+  const Tensor x = random_leaf({3, 2, 3, 8}, 5);
+  const Tensor before = trained->forward(x).detach().clone();
+  weighted_sum(trained->forward(x)).backward();
+  codes.copy_(ops::sub(codes.detach(), ops::mul(codes.grad(), 0.1f)));
+  EXPECT_GT(max_abs_diff(before, trained->forward(x)), 1e-4f);
+}
+
 TEST(GaussianMux, SameInputInDifferentSlotsGivesDifferentOutputs) {
   auto mux = make_mux("gaussian", vector_context(3, 8));
   Rng rng(3);

@@ -37,15 +37,15 @@ class HadamardMux : public plugin_util::CodeMux {
 
 }  // namespace
 
-DATAMUX_PLUGIN(datamux::PluginKind::Mux, "hadamard", "1.0.0",
-               "Sylvester-Hadamard +-1 code per instance (orthogonal for power-of-two d), mean over instances",
-               (std::vector<datamux::OptionSpec>{
-                   datamux::opt_float("norm", 1.0, "L2 norm of each instance code (entries are +-norm/sqrt(d))", 0.0,
-                                      1e6),
-                   datamux::opt_bool("skip_first_row", true,
-                                     "start at row 1: row 0 is all ones and would leave instance 0 unsigned"),
-                   datamux::opt_bool("trainable", false, "train the codes (a parameter) instead of keeping them fixed"),
-               }),
-               [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
-                 return std::make_unique<HadamardMux>(o, ctx);
-               })
+DATAMUX_PLUGIN(
+    {.name = "hadamard",
+     .version = "1.0.0",
+     .description = "Sylvester-Hadamard +-1 code per instance (orthogonal for power-of-two d), mean over instances",
+     .options =
+         {
+             datamux::opt_float("norm", 1.0, "L2 norm of each instance code (entries are +-norm/sqrt(d))", 0.0, 1e6),
+             datamux::opt_bool("skip_first_row", true,
+                               "start at row 1: row 0 is all ones and would leave instance 0 unsigned"),
+             datamux::opt_bool("trainable", false, "train the codes (a parameter) instead of keeping them fixed"),
+         },
+     .create = datamux::factory<HadamardMux>})

@@ -125,6 +125,19 @@ TEST(RandomOrthoMux, RejectsInputOfTheWrongShape) {
   }
 }
 
+TEST(RandomOrthoMux, TrainableMatricesStartOrthogonalAndMatchFiniteDifferences) {
+  // trainable = true is what the former `learned_ortho` mux was: the same initial matrices, then trained.
+  Options o;
+  o.set("seed", int64_t{3});
+  auto fixed = make_mux("random_ortho", vector_context(2, 6), o);
+  o.set("trainable", true);
+  auto trained = make_mux("random_ortho", vector_context(2, 6), o);
+  EXPECT_EQ(parameter_names(*trained), std::vector<std::string>{"matrices"});
+  EXPECT_EQ(max_abs_diff(param(*trained, "matrices"), buffer(*fixed, "matrices")), 0.f);
+  const Tensor x = random_leaf({2, 2, 6}, 9);
+  expect_gradients_match([&] { return weighted_sum(trained->forward(x)); }, {x, param(*trained, "matrices")});
+}
+
 TEST(RandomOrthoMux, GradientsMatchFiniteDifferences) {
   auto mux = make_mux("random_ortho", sequence_context(3, 5));
   const Tensor x = random_leaf({3, 2, 2, 5}, 9);

@@ -2,12 +2,12 @@
 //
 //   Registry reg = Registry::with_default_paths();      // built-in dir, then DATAMUX_PLUGIN_PATH
 //   reg.add_search_path("/my/plugins");                  // e.g. a pipeline's plugin_paths
-//   auto mux = reg.create<Multiplexer>(PluginKind::Mux, "gaussian", opts, ctx, "[mux]");
+//   auto mux = reg.create<Multiplexer>("gaussian", opts, ctx, "[mux]");   // the kind follows from T
 //
 // A folder on the search path contributes every `libdatamux-*.so` in it; a file on the search path
 // is loaded as it is. Each library is checked in this order, with one message per failure naming the
 // file: it loads (dlerror text), it exports `datamux_plugin` (through DATAMUX_PLUGIN), its ABI version
-// and toolchain equal this host's (both values shown), its manifest is sane (struct size, kind, name,
+// and toolchain equal this host's (both values shown), its manifest is sane (kind matching its factory, name,
 // factory, option defaults that pass their own schema), and no other library has its kind and name.
 // A folder scan records refused libraries (`problems()`) instead of failing, so one broken plugin
 // does not hide the others; asking for a refused or duplicated name reports why.
@@ -24,7 +24,6 @@
 #include <datamux/plugin.hpp>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -82,17 +81,19 @@ class Registry {
   /// Validates `options` against the plugin's schema (messages name `where`, e.g. "[mux]"), calls
   /// its factory and checks the object implements the kind's interface. A factory that throws is
   /// reported as InputError naming the plugin and its message.
+  ///
+  /// Randomness, in this one place: the factory always gets a non-null `ctx.rng`. When the validated
+  /// options hold a non-zero `seed` (a plugin's own seed option), ctx.seed becomes that seed and
+  /// ctx.rng a fresh stream from it; otherwise the caller's rng is passed on, or a fresh stream from
+  /// ctx.seed when the caller gave none.
   std::shared_ptr<Module> create_module(PluginKind kind, const std::string& name, const Options& options,
                                         const BuildContext& ctx, const std::string& where);
+  /// create_module for the kind whose interface T is (Multiplexer, Backbone, Demultiplexer, Head).
   template <class T>
-  std::shared_ptr<T> create(PluginKind kind, const std::string& name, const Options& options, const BuildContext& ctx,
+  std::shared_ptr<T> create(const std::string& name, const Options& options, const BuildContext& ctx,
                             const std::string& where) {
-    std::shared_ptr<Module> m = create_module(kind, name, options, ctx, where);
-    std::shared_ptr<T> t = std::dynamic_pointer_cast<T>(m);
-    if (!t)
-      throw std::invalid_argument(std::string("Registry::create: a ") + plugin_kind_name(kind) +
-                                  " plugin does not implement the interface requested");
-    return t;
+    // create_module has checked that the object implements the kind's interface, which is T.
+    return std::dynamic_pointer_cast<T>(create_module(plugin_kind_of<T>(), name, options, ctx, where));
   }
 
  private:

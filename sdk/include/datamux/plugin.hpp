@@ -1,28 +1,42 @@
-// datamux/plugin.hpp - what a plugin library exports.
+// datamux/plugin.hpp - what a plugin library exports: one manifest, declared in one statement.
 //
-// A plugin is a shared library with exactly one exported symbol, `datamux_plugin`, a function that
-// returns its PluginManifest. Write one with the DATAMUX_PLUGIN macro:
+//   class Rotate : public datamux::Multiplexer {
+//    public:
+//     Rotate(const datamux::Options& o, const datamux::BuildContext& ctx);
+//     datamux::Tensor forward(const datamux::Tensor& x) override;
+//   };
+//   DATAMUX_PLUGIN({.name = "rotate",
+//                   .version = "1.0.0",
+//                   .description = "Rotates each instance by its own angle",
+//                   .options = {datamux::opt_float("angle", 0.1, "radians", 0.0)},
+//                   .create = datamux::factory<Rotate>})
 //
-//   class Rotate : public datamux::Multiplexer { ... };
-//   DATAMUX_PLUGIN(datamux::PluginKind::Mux, "rotate", "1.0.0", "Rotates each instance by its own angle",
-//                  (std::vector<datamux::OptionSpec>{datamux::opt_float("angle", 0.1, "radians", 0.0)}),
-//                  [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
-//                    return std::make_unique<Rotate>(o, ctx);
-//                  })
+// The kind (mux, backbone, demux, head) is deduced from the class `factory<T>` builds, so a manifest
+// cannot claim one kind and build another. The registry checks abi_version and toolchain before it
+// reads anything else, validates options against `options` before calling `create`, and keeps the
+// library loaded while any object created from it lives. `create` may throw datamux::InputError for
+// a configuration it cannot build (e.g. a shape that does not fit); the registry reports it with the
+// plugin's name.
 //
-// The registry checks abi_version and toolchain before it reads anything else, validates options
-// against `options` before calling `create`, and keeps the library loaded while any object created
-// from it lives. `create` may throw datamux::InputError for a configuration it cannot build (e.g. a
-// shape that does not fit); the registry reports it with the plugin's name.
+// ABI: C++ objects (this manifest's std::vector, Options, Module vtables, exceptions) cross the plugin
+// boundary, so a plugin must be built with the host's compiler, standard library and -std against the
+// same SDK. The toolchain string and kAbiVersion are that guarantee; the registry refuses a plugin
+// whose values differ (both values in the message). Only the two leading fields have a frozen layout,
+// so that the host can read them from any plugin, old or new.
 #pragma once
 
+#include <datamux/backbone.hpp>
 #include <datamux/context.hpp>
+#include <datamux/demultiplexer.hpp>
+#include <datamux/head.hpp>
 #include <datamux/module.hpp>
+#include <datamux/multiplexer.hpp>
 #include <datamux/options.hpp>
 #include <datamux/version.hpp>
 
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 namespace datamux {
@@ -30,51 +44,64 @@ namespace datamux {
 enum class PluginKind : uint8_t { Mux = 0, Backbone = 1, Demux = 2, Head = 3 };
 const char* plugin_kind_name(PluginKind k);  // "mux", "backbone", "demux", "head"
 
-using PluginFactory = std::unique_ptr<Module> (*)(const Options& options, const BuildContext& ctx);
+/// The kind whose interface T implements: T derives from exactly one of Multiplexer, Backbone,
+/// Demultiplexer and Head (or is one of them).
+template <class T>
+consteval PluginKind plugin_kind_of() {
+  constexpr int bases = std::is_base_of_v<Multiplexer, T> + std::is_base_of_v<Backbone, T> +
+                        std::is_base_of_v<Demultiplexer, T> + std::is_base_of_v<Head, T>;
+  static_assert(bases == 1,
+                "T must derive from exactly one of datamux::Multiplexer, Backbone, Demultiplexer, Head");
+  if constexpr (std::is_base_of_v<Multiplexer, T>) return PluginKind::Mux;
+  else if constexpr (std::is_base_of_v<Backbone, T>) return PluginKind::Backbone;
+  else if constexpr (std::is_base_of_v<Demultiplexer, T>) return PluginKind::Demux;
+  else return PluginKind::Head;
+}
 
-/// Append-only: new fields go at the end, and struct_size tells the host how much a plugin filled.
-struct PluginManifest {
-  uint32_t abi_version = kAbiVersion;
-  uint32_t struct_size = sizeof(PluginManifest);
-  const char* toolchain = DATAMUX_TOOLCHAIN;
+/// A plugin's factory and the kind of object it builds.
+struct PluginFactory {
   PluginKind kind = PluginKind::Mux;
-  const char* name = "";
-  const char* version = "";
-  const char* description = "";
-  std::vector<OptionSpec> options;
-  PluginFactory create = nullptr;  // returns a Multiplexer, Backbone, Demultiplexer or Head per kind
+  std::unique_ptr<Module> (*fn)(const Options& options, const BuildContext& ctx) = nullptr;
 };
 
-using PluginEntry = const PluginManifest& (*)();
+namespace detail {
+template <class T>
+std::unique_ptr<Module> make_plugin_object(const Options& options, const BuildContext& ctx) {
+  static_assert(std::is_constructible_v<T, const Options&, const BuildContext&>,
+                "factory<T>: T needs a constructor T(const datamux::Options&, const datamux::BuildContext&)");
+  return std::make_unique<T>(options, ctx);
+}
+}  // namespace detail
+
+/// `.create = datamux::factory<T>`: builds T(options, ctx); the kind follows from T's base class.
+template <class T>
+inline constexpr PluginFactory factory{plugin_kind_of<T>(), &detail::make_plugin_object<T>};
+
+struct PluginManifest {
+  // Frozen: the host reads these two from any plugin before trusting the rest.
+  uint32_t abi_version = kAbiVersion;
+  const char* toolchain = DATAMUX_TOOLCHAIN;
+  // Written by the plugin author.
+  const char* name = "";         // lower-case identifier, unique per kind
+  const char* version = "";      // the plugin's own version
+  const char* description = "";  // one line, shown by `datamux plugins`
+  std::vector<OptionSpec> options;
+  PluginFactory create;
+  // Follows from `create`; the registry refuses a manifest where the two disagree.
+  PluginKind kind = create.kind;
+};
 
 }  // namespace datamux
 
-#define DATAMUX_PLUGIN_SYMBOL datamux_plugin
-
-#if defined(DATAMUX_PLUGIN_NO_EXPORT)
-// Built into a test binary directly: no Boost.DLL export.
-#define DATAMUX_PLUGIN_EXPORT_(fn)
-#else
 #include <boost/dll/alias.hpp>
-#define DATAMUX_PLUGIN_EXPORT_(fn) BOOST_DLL_ALIAS(fn, datamux_plugin)
-#endif
 
-/// Defines and exports the manifest. SCHEMA is a parenthesised std::vector<OptionSpec> expression;
-/// FACTORY a captureless lambda or function convertible to PluginFactory.
-#define DATAMUX_PLUGIN(KIND, NAME, VERSION, DESCRIPTION, SCHEMA, FACTORY)       \
-  namespace {                                                                    \
-  const ::datamux::PluginManifest& datamux_plugin_manifest_() {                  \
-    static const ::datamux::PluginManifest m = [] {                              \
-      ::datamux::PluginManifest x;                                               \
-      x.kind = KIND;                                                             \
-      x.name = NAME;                                                             \
-      x.version = VERSION;                                                       \
-      x.description = DESCRIPTION;                                               \
-      x.options = SCHEMA;                                                        \
-      x.create = FACTORY;                                                        \
-      return x;                                                                  \
-    }();                                                                         \
-    return m;                                                                    \
-  }                                                                              \
-  }                                                                              \
-  DATAMUX_PLUGIN_EXPORT_(datamux_plugin_manifest_)
+/// Defines and exports the manifest from a braced, designated-initialiser list of PluginManifest
+/// fields (variadic only because the list contains commas).
+#define DATAMUX_PLUGIN(...)                                                  \
+  namespace {                                                                \
+  const ::datamux::PluginManifest& datamux_plugin_manifest_() {              \
+    static const ::datamux::PluginManifest manifest = ::datamux::PluginManifest __VA_ARGS__; \
+    return manifest;                                                         \
+  }                                                                          \
+  }                                                                          \
+  BOOST_DLL_ALIAS(datamux_plugin_manifest_, datamux_plugin)

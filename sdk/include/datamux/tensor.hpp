@@ -88,8 +88,6 @@ class Tensor {
   static Tensor arange(int64_t n);  // f32 0..n-1
   static Tensor randn(const Shape& shape, Rng& rng, float mean = 0.f, float stddev = 1.f);
   static Tensor uniform(const Shape& shape, Rng& rng, float lo, float hi);
-  /// Glorot/Xavier uniform for a [fan_out, fan_in, ...] weight.
-  static Tensor xavier_uniform(const Shape& shape, Rng& rng, float gain = 1.f);
   /// He/Kaiming uniform (a = sqrt(5) as torch.nn.Linear/Conv2d use) for a [fan_out, fan_in, ...] weight.
   static Tensor kaiming_uniform(const Shape& shape, Rng& rng);
 

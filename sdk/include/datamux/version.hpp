@@ -3,9 +3,6 @@
 
 #include <cstdint>
 
-#define DATAMUX_VERSION_MAJOR 0
-#define DATAMUX_VERSION_MINOR 1
-#define DATAMUX_VERSION_PATCH 0
 #define DATAMUX_VERSION_STRING "0.1.0"
 
 /// Marks the SDK classes whose vtables and typeinfo cross the plugin boundary. Plugins are built with
@@ -21,10 +18,12 @@ namespace datamux {
 
 /// Bumped on every breaking change of any SDK header (class layout, virtual functions, manifest).
 /// The registry refuses a plugin built against another value instead of crashing on it.
-inline constexpr uint32_t kAbiVersion = 1;
+/// 2: one-statement manifest (designated initialisers, kind from datamux::factory<T>, no struct_size).
+inline constexpr uint32_t kAbiVersion = 2;
 
 /// Compiler and standard library the SDK was built with: plugins and host must match, because
-/// C++ classes (std::string, std::vector, vtables) cross the plugin boundary.
+/// C++ classes (std::string, std::vector, vtables) cross the plugin boundary. This string, with
+/// kAbiVersion, is the ABI guarantee: the manifest is a C++ struct, not a C layout.
 #define DATAMUX_STRINGIFY_(x) #x
 #define DATAMUX_STRINGIFY(x) DATAMUX_STRINGIFY_(x)
 #if defined(__clang__)

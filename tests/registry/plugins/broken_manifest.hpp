@@ -11,17 +11,16 @@
   namespace {                                                                                   \
   class Unused : public datamux::Multiplexer {                                                  \
    public:                                                                                      \
+    Unused(const datamux::Options&, const datamux::BuildContext&) {}                            \
     datamux::Tensor forward(const datamux::Tensor& x) override { return x; }                    \
   };                                                                                            \
   const datamux::PluginManifest& broken_manifest() {                                            \
     static const datamux::PluginManifest m_ = [] {                                              \
       datamux::PluginManifest m;                                                                \
-      m.kind = datamux::PluginKind::Mux;                                                        \
       m.name = "test_broken";                                                                   \
       m.version = "0.0.0";                                                                      \
       m.description = "broken on purpose";                                                      \
-      m.create = [](const datamux::Options&, const datamux::BuildContext&)                      \
-          -> std::unique_ptr<datamux::Module> { return std::make_unique<Unused>(); };           \
+      m.create = datamux::factory<Unused>;                                                      \
       ALTER;                                                                                    \
       return m;                                                                                 \
     }();                                                                                        \

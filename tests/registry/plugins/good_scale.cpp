@@ -1,5 +1,6 @@
 // A well-formed test plugin: mux "test_scale", y = reduce_i (g_i * x_i) over the instance axis with one
-// learned gain g_i per instance (reduce = mean or sum). Built twice (two file names, one manifest) to
+// learned gain g_i per instance (reduce = mean or sum), each gain drawn as init + jitter * N(0, 1) from
+// ctx.rng, so that tests can see which stream the registry handed over. Built twice (two file names, one manifest) to
 // exercise duplicate detection.
 #include <datamux/multiplexer.hpp>
 #include <datamux/plugin.hpp>
@@ -10,7 +11,10 @@ class ScaleMux : public datamux::Multiplexer {
  public:
   ScaleMux(const datamux::Options& o, const datamux::BuildContext& ctx)
       : mean_(o.get_string("reduce") == "mean"), n_(ctx.instances) {
-    datamux::Tensor g = datamux::Tensor::full({ctx.instances}, static_cast<float>(o.get_float("init")));
+    const auto init = static_cast<float>(o.get_float("init")), jitter = static_cast<float>(o.get_float("jitter"));
+    std::vector<float> gains(static_cast<size_t>(ctx.instances));
+    for (float& g : gains) g = init + jitter * ctx.rng->normal();
+    datamux::Tensor g = datamux::Tensor::from_vector(gains, {ctx.instances});
     gain_ = o.get_bool("trainable") ? register_parameter("gain", g) : register_buffer("gain", g);
   }
 
@@ -32,14 +36,17 @@ class ScaleMux : public datamux::Multiplexer {
 
 }  // namespace
 
-DATAMUX_PLUGIN(datamux::PluginKind::Mux, "test_scale", "1.2.3", "Learned per-instance gain, then mean or sum",
-               (std::vector<datamux::OptionSpec>{
-                   datamux::opt_float("init", 1.0, "initial gain of every instance", 0.0, 100.0),
-                   datamux::opt_string("reduce", "mean", "how instances are combined", {"mean", "sum"}),
-                   datamux::opt_bool("trainable", true, "learn the gains (else a fixed buffer)"),
-                   datamux::opt_int("unused_count", 3, "an int option with a range, for validation tests", 1, 10),
-                   datamux::opt_int_list("unused_list", {1, 2}, "an int list option, for validation tests"),
-               }),
-               [](const datamux::Options& o, const datamux::BuildContext& ctx) -> std::unique_ptr<datamux::Module> {
-                 return std::make_unique<ScaleMux>(o, ctx);
-               })
+DATAMUX_PLUGIN({.name = "test_scale",
+                .version = "1.2.3",
+                .description = "Learned per-instance gain, then mean or sum",
+                .options =
+                    {
+                        datamux::opt_float("init", 1.0, "initial gain of every instance", 0.0, 100.0),
+                        datamux::opt_string("reduce", "mean", "how instances are combined", {"mean", "sum"}),
+                        datamux::opt_bool("trainable", true, "learn the gains (else a fixed buffer)"),
+                        datamux::opt_float("jitter", 0.0, "spread of the random part of each initial gain", 0.0),
+                        datamux::opt_int("seed", 0, "seed of the initial gains; 0 = the context's stream", 0.0),
+                        datamux::opt_int("unused_count", 3, "an int option with a range, for validation tests", 1, 10),
+                        datamux::opt_int_list("unused_list", {1, 2}, "an int list option, for validation tests"),
+                    },
+                .create = datamux::factory<ScaleMux>})

@@ -35,8 +35,11 @@ std::unique_ptr<datamux::Module> make(const datamux::Options& o, const datamux::
 
 }  // namespace
 
-DATAMUX_PLUGIN(datamux::PluginKind::Mux, "test_throws", "0.0.1", "Factory that fails as told",
-               (std::vector<datamux::OptionSpec>{datamux::opt_string("fail", "none", "how to fail",
-                                                                     {"none", "input_error", "runtime_error", "int",
-                                                                      "null", "wrong_kind", "bad_shape"})}),
-               make)
+// A hand-made factory (not datamux::factory<T>): it must be able to return the wrong kind on purpose.
+DATAMUX_PLUGIN({.name = "test_throws",
+                .version = "0.0.1",
+                .description = "Factory that fails as told",
+                .options = {datamux::opt_string("fail", "none", "how to fail",
+                                                {"none", "input_error", "runtime_error", "int", "null", "wrong_kind",
+                                                 "bad_shape"})},
+                .create = {datamux::PluginKind::Mux, make}})
