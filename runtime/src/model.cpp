@@ -113,9 +113,8 @@ MuxModel::MuxModel(const PipelineConfig& c, const Task& task, Registry& registry
     throw InputError(fmt::format("{}: the retrieval task uses the retrieval head, not '{}'", c.head.where, c.head.plugin));
   }
   if (retrieval_task_ || retrieval_coeff_ > 0.f) {
-    // The retrieval task's [head] section configures its retrieval head; the auxiliary loss of a
-    // labelled task uses the head's own defaults.
-    const Options o = retrieval_task_ ? c.head.options : Options();
+    Options o = retrieval_task_ ? c.head.options : Options();
+    if (!o.has("all_instances")) o.set("all_instances", c.train.get_bool("retrieval_all_instances"));
     retrieval_ = registry.create<Head>("retrieval", o, component_ctx(6),
                                       retrieval_task_ ? c.head.where : "[train] retrieval_loss_coeff");
     register_module("retrieval_head", retrieval_);

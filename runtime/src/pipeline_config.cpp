@@ -63,6 +63,7 @@ const std::vector<OptionSpec>& train_schema() {
       opt_float("clip_norm", 1.0, "clip gradients to this global norm (0 = off)", 0.0),
       opt_float("task_loss_coeff", 1.0, "weight of the task loss", 0.0),
       opt_float("retrieval_loss_coeff", 0.0, "weight of the retrieval auxiliary loss (reconstruct each instance's tokens)", 0.0),
+      opt_bool("retrieval_all_instances", false, "retrieval loss on every instance at every position instead of one sampled instance"),
       opt_float("label_smoothing", 0.0, "task cross-entropy label smoothing", 0.0, 1.0),
       opt_int("eval_every", 0, "evaluate on the validation split every K steps (0 = only at the end)", 0),
       opt_int("log_every", 50, "progress line every K steps when not on a terminal", 1),
