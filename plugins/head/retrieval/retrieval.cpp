@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "../common/check_targets.hpp"
+
 namespace {
 
 using namespace datamux;
@@ -59,12 +61,7 @@ class Retrieval : public Head {
                                   shape_str(states.shape()) + " (retrieval needs a token-level demultiplexer output)");
     const int64_t n = states.size(0), b = states.size(1), l = states.size(2);
     const Shape tokens{n, b, l};
-    if (!targets.defined() || targets.dtype() != DType::i32 || targets.shape() != tokens)
-      throw std::invalid_argument("head 'retrieval': expected i32 targets " + shape_str(tokens) +
-                                  " (each instance's input tokens, -100 = ignore), got " +
-                                  (targets.defined()
-                                       ? std::string(dtype_name(targets.dtype())) + " " + shape_str(targets.shape())
-                                       : std::string("none")));
+    plugin_util::check_targets("retrieval", targets, tokens, "each instance's input tokens, -100 = ignore");
     if (is_training() && !all_instances_) {
       // Row (j, b, t) of the flattened states is j*B*L + b*L + t; an embedding lookup with these ids is a
       // differentiable gather.

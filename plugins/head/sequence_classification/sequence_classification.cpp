@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "../common/check_targets.hpp"
+
 namespace {
 
 using namespace datamux;
@@ -60,12 +62,7 @@ class SequenceClassification : public Head {
           "with N = " +
           std::to_string(instances_) + ", hidden = " + std::to_string(hidden_) + ", got " + shape_str(states.shape()));
     const Shape rows{states.size(0), states.size(1)};
-    if (!targets.defined() || targets.dtype() != DType::i32 || targets.shape() != rows)
-      throw std::invalid_argument("head 'sequence_classification': expected i32 targets " + shape_str(rows) +
-                                  " (one label per instance), got " +
-                                  (targets.defined()
-                                       ? std::string(dtype_name(targets.dtype())) + " " + shape_str(targets.shape())
-                                       : std::string("none")));
+    plugin_util::check_targets("sequence_classification", targets, rows, "one label per instance");
     Tensor h = states;
     if (token_level) h = mean_pool_ ? ops::mean(states, {2}) : states.select(2, 0);  // [N, B, hidden]
     if (per_instance_) {

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "../common/check_targets.hpp"
+
 namespace {
 
 using namespace datamux;
@@ -35,12 +37,7 @@ class TokenClassification : public Head {
                                   std::to_string(instances_) + ", hidden = " + std::to_string(hidden_) + ", got " +
                                   shape_str(states.shape()) + " (a vector backbone has no tokens to tag)");
     const Shape tokens{states.size(0), states.size(1), states.size(2)};
-    if (!targets.defined() || targets.dtype() != DType::i32 || targets.shape() != tokens)
-      throw std::invalid_argument("head 'token_classification': expected i32 targets " + shape_str(tokens) +
-                                  " (one label per token, -100 = ignore), got " +
-                                  (targets.defined()
-                                       ? std::string(dtype_name(targets.dtype())) + " " + shape_str(targets.shape())
-                                       : std::string("none")));
+    plugin_util::check_targets("token_classification", targets, tokens, "one label per token, -100 = ignore");
     Tensor logits = classifier_->forward(dropout_->forward(states));  // [N, B, L, classes]
     return classification_output(logits, targets);
   }
