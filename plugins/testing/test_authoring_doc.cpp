@@ -38,8 +38,8 @@ std::map<std::string, std::string> verbatim_blocks(const std::string& doc) {
 TEST(PluginAuthoringDoc, ExampleCodeBlocksAreTheCompiledExampleFiles) {
   const std::map<std::string, std::string> blocks =
       verbatim_blocks(read(DATAMUX_SOURCE_DIR "/docs/plugin-authoring.md"));
-  for (const char* required : {"examples/custom_plugin/instance_scale_mux.cpp",
-                               "examples/custom_plugin/instance_gain_demux.cpp"})
+  for (const char* required :
+       {"examples/custom_plugin/instance_scale_mux.cpp", "examples/custom_plugin/instance_gain_demux.cpp"})
     EXPECT_EQ(blocks.count(required), 1u) << "the tutorial must show " << required << " verbatim";
   for (const auto& [path, block] : blocks) {
     SCOPED_TRACE(path);
@@ -49,8 +49,9 @@ TEST(PluginAuthoringDoc, ExampleCodeBlocksAreTheCompiledExampleFiles) {
 }
 
 TEST(PluginAuthoringDoc, MarkerParsingFindsTheBlockAfterEachMarker) {
-  const auto blocks = verbatim_blocks("text\n<!-- verbatim: a.cpp -->\n```cpp\nint a;\n```\nmore\n"
-                                      "<!-- verbatim: b.cmake -->\n\n```cmake\nx()\ny()\n```\n");
+  const auto blocks = verbatim_blocks(
+      "text\n<!-- verbatim: a.cpp -->\n```cpp\nint a;\n```\nmore\n"
+      "<!-- verbatim: b.cmake -->\n\n```cmake\nx()\ny()\n```\n");
   ASSERT_EQ(blocks.size(), 2u);
   EXPECT_EQ(blocks.at("a.cpp"), "int a;\n");
   EXPECT_EQ(blocks.at("b.cmake"), "x()\ny()\n");

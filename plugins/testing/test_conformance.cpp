@@ -99,7 +99,7 @@ std::optional<Pass> run(PluginKind kind, Module& m, const BuildContext& ctx) {
   const bool seq = ctx.input == InputKind::Sequence, img = ctx.input == InputKind::Image;
   switch (kind) {
     case PluginKind::Mux: {
-      const Shape in = seq ? Shape{kN, kB, kL, ctx.dim}
+      const Shape in = seq   ? Shape{kN, kB, kL, ctx.dim}
                        : img ? Shape{kN, kB, ctx.channels, ctx.height, ctx.width}
                              : Shape{kN, kB, ctx.dim};
       const Tensor x = randn(in, 1, true);
@@ -115,7 +115,9 @@ std::optional<Pass> run(PluginKind kind, Module& m, const BuildContext& ctx) {
       return Pass{weighted_sum(y), y, x};
     }
     case PluginKind::Backbone: {
-      const Shape in = seq ? Shape{kB, kL, ctx.dim} : img ? Shape{kB, ctx.channels, ctx.height, ctx.width} : Shape{kB, ctx.dim};
+      const Shape in = seq   ? Shape{kB, kL, ctx.dim}
+                       : img ? Shape{kB, ctx.channels, ctx.height, ctx.width}
+                             : Shape{kB, ctx.dim};
       const Tensor x = randn(in, 2, true);
       const Tensor y = dynamic_cast<Backbone&>(m).forward(x, seq ? Tensor::ones({kB, kL}) : Tensor());
       EXPECT_EQ(y.shape(), seq ? (Shape{kB, kL, ctx.hidden}) : (Shape{kB, ctx.hidden}));
@@ -245,9 +247,8 @@ TEST_P(Conformance, EveryDefaultValidatesAgainstItsOwnSchema) {
 }
 
 TEST_P(Conformance, ForwardKeepsTheShapeContractOfItsKind) {
-  for_each_accepted_context(Options(), [&](Module& m, const BuildContext& ctx) {
-    return run(GetParam().kind, m, ctx).has_value();
-  });
+  for_each_accepted_context(
+      Options(), [&](Module& m, const BuildContext& ctx) { return run(GetParam().kind, m, ctx).has_value(); });
 }
 
 TEST_P(Conformance, GradientReachesEveryParameterAndTheInput) {
@@ -312,8 +313,8 @@ TEST(ConformanceCoverage, EveryPluginFolderAndExampleIsDiscovered) {
     for (const auto& dir : fs::directory_iterator(kind_dir.path()))
       if (fs::exists(dir.path() / "CMakeLists.txt")) {
         ++folders;
-        const std::string lib = "libdatamux-" + kind_dir.path().filename().string() + "_" +
-                                dir.path().filename().string() + ".so";
+        const std::string lib =
+            "libdatamux-" + kind_dir.path().filename().string() + "_" + dir.path().filename().string() + ".so";
         EXPECT_EQ(files.count(lib), 1u) << "no plugin discovered from " << dir.path() << " (expected " << lib << ")";
       }
   }

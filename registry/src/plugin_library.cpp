@@ -105,10 +105,11 @@ void check_manifest(const PluginManifest& m, const std::string& path) {
   if (!m.version || !m.description) throw InputError(who + " has a null version or description");
   if (!m.create.fn) throw InputError(who + " has no factory (create is null): set .create = datamux::factory<T>");
   if (m.create.kind != m.kind)
-    throw InputError(fmt::format("{} declares kind '{}' but its factory builds a {}: drop .kind, it follows from "
-                                 "datamux::factory<T>",
-                                 who, plugin_kind_name(m.kind),
-                                 valid_kind(m.create.kind) ? plugin_kind_name(m.create.kind) : "component of unknown kind"));
+    throw InputError(
+        fmt::format("{} declares kind '{}' but its factory builds a {}: drop .kind, it follows from "
+                    "datamux::factory<T>",
+                    who, plugin_kind_name(m.kind),
+                    valid_kind(m.create.kind) ? plugin_kind_name(m.create.kind) : "component of unknown kind"));
   check_schema(m, who);
 }
 

@@ -231,8 +231,8 @@ std::shared_ptr<Module> Registry::create_module(PluginKind kind, const std::stri
   // out while the library is still held.
   BuildContext built = ctx;
   Rng own;
-  if (const OptionValue* seed = valid.find("seed"); seed && std::holds_alternative<int64_t>(*seed) &&
-                                                    std::get<int64_t>(*seed) != 0) {
+  if (const OptionValue* seed = valid.find("seed");
+      seed && std::holds_alternative<int64_t>(*seed) && std::get<int64_t>(*seed) != 0) {
     built.seed = static_cast<uint64_t>(std::get<int64_t>(*seed));
     own = Rng(built.seed);
     built.rng = &own;

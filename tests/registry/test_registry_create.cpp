@@ -66,8 +66,7 @@ TEST(RegistryCreate, ForwardPassThroughAGoodPlugin) {
 TEST(RegistryCreate, GradientsReachThePluginsParameters) {
   Registry reg;
   reg.add_search_path(good_dir());
-  auto mux = reg.create<Multiplexer>("test_scale", opts({{"reduce", std::string("sum")}}), context(2),
-                                     "[mux]");
+  auto mux = reg.create<Multiplexer>("test_scale", opts({{"reduce", std::string("sum")}}), context(2), "[mux]");
   const Tensor x = Tensor::from_vector({1, 2, 3, 4}, {2, 1, 2});  // instance 0: 1,2; instance 1: 3,4
   ops::sum(mux->forward(x)).backward();
   const Tensor g = mux->named_parameters()[0].second.grad();
@@ -209,8 +208,7 @@ TEST(RegistryThreads, ConcurrentLookupsAndCreation) {
         try {
           if (reg.list().size() < 2) ++failures;
           if (std::string(reg.find(PluginKind::Mux, "test_throws").manifest->name) != "test_throws") ++failures;
-          auto mux =
-              reg.create<Multiplexer>("test_scale", opts({{"init", double(t)}}), context(2), "[mux]");
+          auto mux = reg.create<Multiplexer>("test_scale", opts({{"init", double(t)}}), context(2), "[mux]");
           const Tensor y = mux->forward(Tensor::ones({2, 1, 3}));
           if (y.to_vector()[0] != static_cast<float>(t)) ++failures;
           reg.add_search_path(dup_dir() + "/../good");  // same folder under another spelling: no duplicate

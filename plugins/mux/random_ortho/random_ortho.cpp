@@ -18,7 +18,8 @@ using namespace datamux;
 class RandomOrthoMux : public plugin_util::MatrixMux {
  public:
   RandomOrthoMux(const Options& o, const BuildContext& ctx) : MatrixMux("random_ortho mux", ctx) {
-    set_matrices(plugin_util::haar_orthogonal(layout().instances(), layout().size(), *ctx.rng), o.get_bool("trainable"));
+    set_matrices(plugin_util::haar_orthogonal(layout().instances(), layout().size(), *ctx.rng),
+                 o.get_bool("trainable"));
   }
 };
 

@@ -25,6 +25,7 @@
 // so that the host can read them from any plugin, old or new.
 #pragma once
 
+#include <cstdint>
 #include <datamux/backbone.hpp>
 #include <datamux/context.hpp>
 #include <datamux/demultiplexer.hpp>
@@ -33,8 +34,6 @@
 #include <datamux/multiplexer.hpp>
 #include <datamux/options.hpp>
 #include <datamux/version.hpp>
-
-#include <cstdint>
 #include <memory>
 #include <type_traits>
 #include <vector>
@@ -50,12 +49,15 @@ template <class T>
 consteval PluginKind plugin_kind_of() {
   constexpr int bases = std::is_base_of_v<Multiplexer, T> + std::is_base_of_v<Backbone, T> +
                         std::is_base_of_v<Demultiplexer, T> + std::is_base_of_v<Head, T>;
-  static_assert(bases == 1,
-                "T must derive from exactly one of datamux::Multiplexer, Backbone, Demultiplexer, Head");
-  if constexpr (std::is_base_of_v<Multiplexer, T>) return PluginKind::Mux;
-  else if constexpr (std::is_base_of_v<Backbone, T>) return PluginKind::Backbone;
-  else if constexpr (std::is_base_of_v<Demultiplexer, T>) return PluginKind::Demux;
-  else return PluginKind::Head;
+  static_assert(bases == 1, "T must derive from exactly one of datamux::Multiplexer, Backbone, Demultiplexer, Head");
+  if constexpr (std::is_base_of_v<Multiplexer, T>)
+    return PluginKind::Mux;
+  else if constexpr (std::is_base_of_v<Backbone, T>)
+    return PluginKind::Backbone;
+  else if constexpr (std::is_base_of_v<Demultiplexer, T>)
+    return PluginKind::Demux;
+  else
+    return PluginKind::Head;
 }
 
 /// A plugin's factory and the kind of object it builds.
@@ -97,11 +99,11 @@ struct PluginManifest {
 
 /// Defines and exports the manifest from a braced, designated-initialiser list of PluginManifest
 /// fields (variadic only because the list contains commas).
-#define DATAMUX_PLUGIN(...)                                                  \
-  namespace {                                                                \
-  const ::datamux::PluginManifest& datamux_plugin_manifest_() {              \
+#define DATAMUX_PLUGIN(...)                                                                  \
+  namespace {                                                                                \
+  const ::datamux::PluginManifest& datamux_plugin_manifest_() {                              \
     static const ::datamux::PluginManifest manifest = ::datamux::PluginManifest __VA_ARGS__; \
-    return manifest;                                                         \
-  }                                                                          \
-  }                                                                          \
+    return manifest;                                                                         \
+  }                                                                                          \
+  }                                                                                          \
   BOOST_DLL_ALIAS(datamux_plugin_manifest_, datamux_plugin)
