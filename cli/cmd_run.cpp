@@ -27,7 +27,9 @@ runtime::LogLevel parse_level(const PipelineArgs& a) {
 
 void add_pipeline_args(CLI::App* sub, PipelineArgs& a) {
   sub->add_option("pipeline", a.pipeline, "Pipeline TOML file (see examples/pipelines/)")->required()->check(CLI::ExistingFile);
-  sub->add_option("--set", a.sets, "Override a key: --set section.key=value (repeatable)");
+  sub->add_option("--set", a.sets,
+                  "Override a key: --set section.key=value, the value read as TOML; a single word needs no quotes "
+                  "(repeatable; see docs/pipelines.md)");
   sub->add_option("--log-level", a.log_level, "quiet, info (progress and report) or debug (also every tensor and timing)")
       ->check(CLI::IsMember({"quiet", "info", "debug"}));
 }
