@@ -29,7 +29,7 @@ inline std::filesystem::path scratch_dir(const std::string& name) {
 inline runtime::RunOptions quiet_run(const std::filesystem::path& out) {
   runtime::RunOptions o;
   o.out_dir = out.string();
-  o.quiet = true;
+  o.log_level = runtime::LogLevel::Quiet;
   return o;
 }
 
