@@ -134,7 +134,8 @@ void setup_plugins(Cli& cli) {
       "try", "Build a plugin through the registry, run forward and backward on random data, check output shapes");
   tr->add_option("name", *try_name, "Plugin name")->required();
   add_search_options(tr, *try_opts, true);
-  tr->add_option("--set", st->sets, "Plugin option as key=value (repeatable), e.g. --set norm=20");
+  tr->add_option("--set", st->sets, "Plugin option as key=value, the value read as TOML; a single word needs no quotes (repeatable), e.g. "
+                  "--set norm=20 --set reduce=sum");
   tr->add_option("--input", st->input, "Input kind the plugin is built for")
       ->capture_default_str()
       ->check(CLI::IsMember({"sequence", "vector", "image"}));

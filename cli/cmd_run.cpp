@@ -1,5 +1,4 @@
 // `datamux run`, `datamux eval` and `datamux validate`: the pipeline commands.
-#include <datamux/runtime/model.hpp>
 #include <datamux/runtime/trainer.hpp>
 #include <fmt/format.h>
 
@@ -27,15 +26,23 @@ runtime::LogLevel parse_level(const PipelineArgs& a) {
 
 void add_pipeline_args(CLI::App* sub, PipelineArgs& a) {
   sub->add_option("pipeline", a.pipeline, "Pipeline TOML file (see examples/pipelines/)")->required()->check(CLI::ExistingFile);
-  sub->add_option("--set", a.sets, "Override a key: --set section.key=value (repeatable)");
+  sub->add_option("--set", a.sets,
+                  "Override a key: --set section.key=value, the value read as TOML; a single word needs no quotes "
+                  "(repeatable; see docs/pipelines.md)");
   sub->add_option("--log-level", a.log_level, "quiet, info (progress and report) or debug (also every tensor and timing)")
       ->check(CLI::IsMember({"quiet", "info", "debug"}));
 }
 
-// A training run that diverged is the run's failure, not a crash: report it like bad input.
-int guarded(const std::function<void()>& fn) {
+// run and eval: the pipeline with its --set overrides, then the runtime's step. A training run that
+// diverged is the run's failure, not a crash: it is reported like bad input.
+int run_step(const PipelineArgs& a, runtime::RunSummary (*step)(const runtime::PipelineConfig&, const runtime::RunOptions&)) {
+  const runtime::PipelineConfig c = runtime::load_pipeline(a.pipeline, a.sets);
+  runtime::RunOptions o;
+  o.out_dir = a.out;
+  o.checkpoint = a.checkpoint;
+  o.log_level = parse_level(a);
   try {
-    fn();
+    step(c, o);
   } catch (const runtime::TrainingError& e) {
     std::fprintf(stderr, "datamux: error: %s\n", e.what());
     return kExitUsage;
@@ -49,13 +56,7 @@ void setup_run(Cli& cli) {
   add_pipeline_args(sub, *args);
   sub->add_option("--out", args->out, "Output folder (overrides [output] dir)");
   sub->add_flag("--quiet", args->quiet, "No output but errors (same as --log-level quiet)");
-  cli.run_when(sub, [args] {
-    runtime::PipelineConfig c = runtime::load_pipeline(args->pipeline, args->sets);
-    runtime::RunOptions o;
-    o.out_dir = args->out;
-    o.log_level = parse_level(*args);
-    return guarded([&] { runtime::run_pipeline(c, o); });
-  });
+  cli.run_when(sub, [args] { return run_step(*args, runtime::run_pipeline); });
 }
 
 void setup_eval(Cli& cli) {
@@ -64,14 +65,7 @@ void setup_eval(Cli& cli) {
   add_pipeline_args(sub, *args);
   sub->add_option("--checkpoint", args->checkpoint, "model.safetensors written by `datamux run`")->required();
   sub->add_option("--out", args->out, "Output folder for results.json (overrides [output] dir)");
-  cli.run_when(sub, [args] {
-    runtime::PipelineConfig c = runtime::load_pipeline(args->pipeline, args->sets);
-    runtime::RunOptions o;
-    o.out_dir = args->out;
-    o.checkpoint = args->checkpoint;
-    o.log_level = parse_level(*args);
-    return guarded([&] { runtime::eval_pipeline(c, o); });
-  });
+  cli.run_when(sub, [args] { return run_step(*args, runtime::eval_pipeline); });
 }
 
 void setup_validate(Cli& cli) {
@@ -79,13 +73,10 @@ void setup_validate(Cli& cli) {
   auto* sub = cli.app.add_subcommand("validate", "Checks a pipeline (TOML, data, plugins and their options) without training");
   add_pipeline_args(sub, *args);
   cli.run_when(sub, [args] {
-    runtime::PipelineConfig c = runtime::load_pipeline(args->pipeline, args->sets);
-    std::unique_ptr<runtime::Task> task = runtime::make_task(c);
-    Registry reg = Registry::with_default_paths();
-    for (const auto& p : c.plugin_paths) reg.add_search_path(p);
-    runtime::MuxModel model(c, *task, reg);
-    fmt::print("{}: ok\n  task   {}\n  model  N = {}: {} ({} parameters)\n", args->pipeline, task->summary(),
-               model.context().instances, model.summary(), model.parameter_count());
+    const runtime::PipelineConfig c = runtime::load_pipeline(args->pipeline, args->sets);
+    const runtime::BuiltPipeline p = runtime::build_pipeline(c);
+    fmt::print("{}: ok\n  task   {}\n  model  N = {}: {} ({} parameters)\n", args->pipeline, p.task->summary(),
+               p.model->context().instances, p.model->summary(), p.model->parameter_count());
     return 0;
   });
 }

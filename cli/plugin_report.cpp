@@ -5,21 +5,9 @@
 
 #include <algorithm>
 
+#include "schema_view.hpp"
+
 namespace datamux::cli {
-namespace {
-
-// "float, [0.0, 1.0]" / "string, one of "a", "b"" / "int".
-std::string constraint_str(const OptionSpec& s) {
-  std::string out = option_type_name(s.type);
-  if (const std::string range = option_range_str(s); !range.empty()) out += ", " + range;
-  if (!s.choices.empty()) {
-    out += ", one of ";
-    for (size_t i = 0; i < s.choices.size(); ++i) out += (i ? ", \"" : "\"") + s.choices[i] + "\"";
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string plugin_table(const std::vector<const PluginInfo*>& plugins) {
   const std::vector<std::string> head = {"KIND", "NAME", "VERSION", "LIBRARY", "DESCRIPTION"};
@@ -50,17 +38,7 @@ std::string plugin_details(const PluginInfo& info) {
   out += fmt::format("  sdk:       ABI {}, toolchain {}\n", m.abi_version, m.toolchain);
   if (m.options.empty()) return out + "  options:   none\n";
   out += fmt::format("  options (keys of the pipeline's [{}] section, next to plugin = \"{}\"):\n", kind, m.name);
-  size_t width = 0;
-  std::vector<std::string> lhs;
-  for (const auto& s : m.options) {
-    lhs.push_back(fmt::format("{} = {}", s.key, option_value_str(s.default_value)));
-    width = std::max(width, lhs.back().size());
-  }
-  for (size_t i = 0; i < m.options.size(); ++i) {
-    out += fmt::format("    {:<{}}  # {}\n", lhs[i], width, constraint_str(m.options[i]));
-    if (!m.options[i].doc.empty()) out += fmt::format("        {}\n", m.options[i].doc);
-  }
-  return out;
+  return out + schema_text(m.options);
 }
 
 nlohmann::json plugin_json(const PluginInfo& info, bool with_options) {
@@ -73,16 +51,7 @@ nlohmann::json plugin_json(const PluginInfo& info, bool with_options) {
   if (!with_options) return j;
   j["abi_version"] = m.abi_version;
   j["toolchain"] = m.toolchain;
-  nlohmann::json opts = nlohmann::json::array();
-  for (const auto& s : m.options) {
-    nlohmann::json o = {{"key", s.key}, {"type", option_type_name(s.type)}, {"doc", s.doc}};
-    std::visit([&](const auto& v) { o["default"] = v; }, s.default_value);
-    if (s.min) o["min"] = *s.min;
-    if (s.max) o["max"] = *s.max;
-    if (!s.choices.empty()) o["choices"] = s.choices;
-    opts.push_back(o);
-  }
-  j["options"] = opts;
+  j["options"] = schema_json(m.options);
   return j;
 }
 

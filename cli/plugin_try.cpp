@@ -2,63 +2,13 @@
 // shapes its kind's interface promises (see multiplexer.hpp, demultiplexer.hpp, backbone.hpp, head.hpp).
 #include "plugin_try.hpp"
 
+#include <datamux/runtime/located_options.hpp>
 #include <fmt/format.h>
 
-#include <charconv>
 #include <cmath>
 
 namespace datamux::cli {
 namespace {
-
-int64_t parse_int(const std::string& s, bool& ok) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  ok = ec == std::errc() && end == s.data() + s.size() && !s.empty();
-  return v;
-}
-
-OptionValue parse_typed(const std::string& text, OptionType type, const std::string& at) {
-  auto bad = [&](const char* what) { return InputError(fmt::format("{}: expects {}, got '{}'", at, what, text)); };
-  bool ok = false;
-  switch (type) {
-    case OptionType::Bool:
-      if (text == "true" || text == "1") return true;
-      if (text == "false" || text == "0") return false;
-      throw bad("true or false");
-    case OptionType::Int: {
-      const int64_t v = parse_int(text, ok);
-      if (!ok) throw bad("an integer");
-      return v;
-    }
-    case OptionType::Float: {
-      char* end = nullptr;
-      const double v = std::strtod(text.c_str(), &end);
-      if (text.empty() || end != text.c_str() + text.size()) throw bad("a number");
-      return v;
-    }
-    case OptionType::String:
-      if (text.size() >= 2 && text.front() == '"' && text.back() == '"') return text.substr(1, text.size() - 2);
-      return text;
-    case OptionType::IntList: {
-      std::string body = text;
-      if (body.size() >= 2 && body.front() == '[' && body.back() == ']') body = body.substr(1, body.size() - 2);
-      IntList out;
-      size_t start = 0;
-      while (start <= body.size() && !body.empty()) {
-        size_t comma = body.find(',', start);
-        std::string item = body.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        item.erase(0, item.find_first_not_of(' '));
-        item.erase(item.find_last_not_of(' ') + 1);
-        out.push_back(parse_int(item, ok));
-        if (!ok) throw bad("a list of integers like 1,2,3");
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-      }
-      return out;
-    }
-  }
-  throw bad("a value");
-}
 
 InputKind parse_input(const std::string& s) {
   if (s == "sequence") return InputKind::Sequence;
@@ -86,26 +36,12 @@ struct Run {
 
 }  // namespace
 
-Options parse_set_options(const std::vector<std::string>& sets, const std::vector<OptionSpec>& schema,
-                          const std::string& where) {
-  Options out;
-  for (const auto& s : sets) {
-    const size_t eq = s.find('=');
-    if (eq == std::string::npos || eq == 0)
-      throw InputError(fmt::format("--set '{}': expected key=value, e.g. --set norm=20", s));
-    const std::string key = s.substr(0, eq), text = s.substr(eq + 1);
-    const OptionSpec* spec = nullptr;
-    for (const auto& o : schema)
-      if (o.key == key) spec = &o;
-    out.set(key, spec ? parse_typed(text, spec->type, where + " " + key) : OptionValue(text));
-  }
-  return out;
-}
-
 TryReport try_plugin(Registry& registry, PluginKind kind, const std::string& name, const TrySettings& st) {
   const PluginInfo& info = registry.find(kind, name);
   const std::string where = fmt::format("[{}]", plugin_kind_name(kind));
-  const Options given = parse_set_options(st.sets, info.manifest->options, where);
+  // Read as TOML and checked here, so a mistake names its --set argument.
+  const runtime::LocatedOptions given = runtime::parse_assignments(st.sets, "--set");
+  const Options used = runtime::validate_located(info.manifest->options, given, where);
   const std::pair<const char*, int64_t> sizes[] = {
       {"--instances", st.instances}, {"--batch", st.batch},   {"--seq-len", st.seq_len},
       {"--hidden", st.hidden},       {"--vocab", st.vocab},   {"--classes", st.classes},
@@ -129,8 +65,7 @@ TryReport try_plugin(Registry& registry, PluginKind kind, const std::string& nam
   Rng init(st.seed);
   ctx.rng = &init;
 
-  std::shared_ptr<Module> module = registry.create_module(kind, name, given, ctx, where);
-  const Options used = validate_options(info.manifest->options, given, where);
+  std::shared_ptr<Module> module = registry.create_module(kind, name, given.values, ctx, where);
 
   const int64_t N = ctx.instances, B = st.batch, L = ctx.seq_len, H = ctx.hidden;
   const bool seq = ctx.input == InputKind::Sequence;

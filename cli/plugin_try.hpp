@@ -10,7 +10,7 @@
 namespace datamux::cli {
 
 struct TrySettings {
-  std::vector<std::string> sets;   // key=value options, typed by the plugin's schema
+  std::vector<std::string> sets;   // key=value options, each value read as TOML (see located_options.hpp)
   std::string input = "sequence";  // sequence, vector, image
   std::string level = "token";     // heads on sequence input: token or sentence targets
   int64_t instances = 2, batch = 2, seq_len = 4, hidden = 8;
@@ -22,11 +22,6 @@ struct TryReport {
   std::string text;
   bool ok = true;  // false: the plugin broke its contract (wrong shape, non-finite values)
 };
-
-/// `key=value` strings to Options, each value parsed as its option's type in `schema` (unknown keys
-/// are kept as strings so validation reports them with a suggestion). Throws InputError.
-Options parse_set_options(const std::vector<std::string>& sets, const std::vector<OptionSpec>& schema,
-                          const std::string& where);
 
 TryReport try_plugin(Registry& registry, PluginKind kind, const std::string& name, const TrySettings& settings);
 

@@ -7,6 +7,16 @@
 
 namespace datamux::runtime {
 
+/// Token + position embedding and layer norm, e(x) in the paper; shared by all instances.
+class TaskEmbedding : public Module {
+ public:
+  TaskEmbedding(int64_t vocab, int64_t length, int64_t dim, float stddev, Rng& rng);
+  Tensor forward(const Tensor& ids) const;  // i32 [N, B, L] -> [N, B, L, dim]
+
+ private:
+  Tensor tokens_, positions_, norm_weight_, norm_bias_;
+};
+
 TaskEmbedding::TaskEmbedding(int64_t vocab, int64_t length, int64_t dim, float stddev, Rng& rng) {
   tokens_ = register_parameter("tokens.weight", Tensor::randn({vocab, dim}, rng, 0.f, stddev));
   positions_ = register_parameter("positions.weight", Tensor::randn({length, dim}, rng, 0.f, stddev));
@@ -50,6 +60,20 @@ Tensor token_targets(const Tensor& ids) {
   return t;
 }
 
+// Checks a plugin section against its plugin's schema before the registry builds it: the registry knows
+// only the section, this reports an unknown plugin or a bad option at the line (or --set) that wrote it.
+void check_section(Registry& registry, PluginKind kind, const PluginSection& s) {
+  const PluginInfo* info = nullptr;
+  try {
+    info = &registry.find(kind, s.plugin);
+  } catch (const InputError& e) {
+    const auto it = s.origin.find("plugin");
+    if (it == s.origin.end()) throw;
+    throw InputError(fmt::format("{}: {}", it->second, e.what()));
+  }
+  validate_located(info->manifest->options, s.located(), fmt::format("[{}]", plugin_kind_name(kind)));
+}
+
 }  // namespace
 
 MuxModel::MuxModel(const PipelineConfig& c, const Task& task, Registry& registry) {
@@ -78,6 +102,11 @@ MuxModel::MuxModel(const PipelineConfig& c, const Task& task, Registry& registry
     if (s->plugin.empty())
       throw InputError(fmt::format("{} is missing: a pipeline names its plugin, e.g. plugin = \"...\" (see `datamux plugins list`)",
                                    s->where));
+  check_section(registry, PluginKind::Mux, c.mux);
+  check_section(registry, PluginKind::Backbone, c.backbone);
+  check_section(registry, PluginKind::Demux, c.demux);
+  if (!c.head.plugin.empty() && (!retrieval_task_ || c.head.plugin == "retrieval"))
+    check_section(registry, PluginKind::Head, c.head);
 
   // Each component gets its own seed and stream, so adding one does not shift another's init.
   rngs_.reserve(8);

@@ -2,7 +2,7 @@
 #include <datamux/runtime/pipeline_config.hpp>
 
 #include <fmt/format.h>
-
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -10,8 +10,11 @@
 #include <set>
 #include <sstream>
 
+#include "toml_input.hpp"
+
 namespace datamux::runtime {
 namespace fs = std::filesystem;
+namespace {
 
 // ---------------------------------------------------------------- schemas
 
@@ -90,6 +93,8 @@ const std::vector<OptionSpec>& output_schema() {
   return s;
 }
 
+}  // namespace
+
 std::vector<std::pair<std::string, const std::vector<OptionSpec>*>> fixed_sections() {
   return {{"task", &task_schema()},   {"model", &model_schema()}, {"train", &train_schema()},
           {"eval", &eval_schema()},   {"output", &output_schema()}};
@@ -97,13 +102,16 @@ std::vector<std::pair<std::string, const std::vector<OptionSpec>*>> fixed_sectio
 
 namespace {
 
+using detail::loc;
+
 const std::vector<std::string> kPluginSections = {"mux", "backbone", "demux", "head"};
 const std::vector<std::string> kTopLevelKeys = {"base", "plugin_paths"};
 
-std::string loc(const toml::source_region& src, const std::string& fallback_path) {
-  std::string file = src.path ? std::string(*src.path) : fallback_path;
-  if (src.begin.line == 0) return file;
-  return fmt::format("{}:{}:{}", file, src.begin.line, src.begin.column);
+std::vector<std::string> section_names() {
+  std::vector<std::string> names;
+  for (auto& [name, schema] : fixed_sections()) names.push_back(name);
+  names.insert(names.end(), kPluginSections.begin(), kPluginSections.end());
+  return names;
 }
 
 toml::table parse_file(const std::string& path) {
@@ -115,13 +123,20 @@ toml::table parse_file(const std::string& path) {
   }
 }
 
+// Sets `key` to `value`, both keeping their source: insert_or_assign would keep the replaced entry's
+// key (and so its file and line), and a copied node drops its source; messages need the new ones.
+void replace(toml::table& t, const toml::key& key, toml::node&& value) {
+  t.erase(key.str());
+  t.insert(toml::key(key), std::move(value));
+}
+
 // Deep merge: keys of `over` replace those of `base`; tables merge recursively.
-void merge_into(toml::table& base, const toml::table& over) {
+void merge_into(toml::table& base, toml::table& over) {
   for (auto&& [k, v] : over) {
     if (auto* sub = v.as_table(); sub && base.contains(k) && base[k].is_table()) {
       merge_into(*base[k].as_table(), *sub);
     } else {
-      base.insert_or_assign(k, v);
+      replace(base, k, std::move(v));
     }
   }
 }
@@ -142,85 +157,63 @@ toml::table load_with_bases(const std::string& path, std::set<std::string>& chai
   return t;
 }
 
-// Parses the right side of --set as a TOML value; a bare word that is not valid TOML is a string.
-void apply_override(toml::table& root, const std::string& spec) {
-  auto eq = spec.find('=');
-  auto dot = spec.find('.');
-  if (eq == std::string::npos || dot == std::string::npos || dot > eq)
-    throw InputError(fmt::format("--set {}: expected section.key=value, e.g. --set model.instances=4", spec));
-  std::string section = spec.substr(0, dot), key = spec.substr(dot + 1, eq - dot - 1), value = spec.substr(eq + 1);
-  toml::table parsed;
-  try {
-    parsed = toml::parse("v = " + value);
-  } catch (const toml::parse_error&) {
-    parsed = toml::table{{"v", value}};
-  }
-  if (!root.contains(section)) root.insert(section, toml::table{});
-  auto* sec = root[section].as_table();
-  if (!sec) throw InputError(fmt::format("--set {}: '{}' is not a section", spec, section));
-  sec->insert_or_assign(key, *parsed["v"].node());
-}
-
-OptionValue to_value(const toml::node& n, const std::string& where) {
-  if (auto v = n.as_boolean()) return v->get();
-  if (auto v = n.as_integer()) return v->get();
-  if (auto v = n.as_floating_point()) return v->get();
-  if (auto v = n.as_string()) return v->get();
-  if (auto a = n.as_array()) {
-    IntList out;
-    for (auto&& e : *a) {
-      auto i = e.value<int64_t>();
-      if (!i || !e.is_integer()) throw InputError(fmt::format("{}: only arrays of integers are supported", where));
-      out.push_back(*i);
+// `--set section.key=value`, read as TOML (see detail::parse_assignment). Every key it sets must land
+// somewhere that is read: a known section (unknown keys in it are then reported by validation, at
+// this argument) or `plugin_paths`; anything else is an error rather than silently ignored.
+void apply_override(toml::table& root, const std::string& arg) {
+  toml::table parsed = detail::parse_assignment(arg, "--set");
+  const std::string where = "--set " + arg;
+  const std::vector<std::string> sections = section_names();
+  for (auto&& [k, v] : parsed) {
+    const std::string name(k.str());
+    if (name == "plugin_paths") {
+      replace(root, k, std::move(v));
+      continue;
     }
-    return out;
+    if (name == "base")
+      throw InputError(fmt::format("{}: `base` is resolved before --set applies; set it in the pipeline file", where));
+    auto* keys = v.as_table();
+    if (!keys) throw InputError(fmt::format("{}: expected section.key=value, e.g. --set model.instances=4", where));
+    if (std::find(sections.begin(), sections.end(), name) == sections.end()) {
+      const std::string hint = did_you_mean(name, sections);
+      throw InputError(fmt::format("{}: no section '{}'{} (sections: {})", where, name,
+                                   hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint),
+                                   fmt::join(sections, ", ")));
+    }
+    if (!root.contains(name)) root.insert(name, toml::table{});
+    auto* sec = root[name].as_table();
+    if (!sec) throw InputError(fmt::format("{}: '{}' is not a section in the pipeline", where, name));
+    for (auto&& [key, value] : *keys) replace(*sec, key, std::move(value));
   }
-  throw InputError(fmt::format("{}: unsupported value type (use a bool, number, string or array of integers)", where));
 }
 
-Options table_options(const toml::table& t, const std::string& section, const std::string& path, bool skip_plugin) {
-  Options o;
-  for (auto&& [k, v] : t) {
-    if (skip_plugin && k == "plugin") continue;
-    o.set(std::string(k.str()), to_value(v, fmt::format("{}: [{}] {}", loc(v.source(), path), section, k.str())));
-  }
-  return o;
+const toml::table* section_table(const toml::table& root, const std::string& section, const std::string& path) {
+  const toml::table* t = root[section].as_table();
+  if (root.contains(section) && !t)
+    throw InputError(fmt::format("{}: [{}] must be a table", loc(root[section].node()->source(), path), section));
+  return t;
 }
 
 Options validated(const toml::table& root, const std::string& section, const std::vector<OptionSpec>& schema,
                   const std::string& path) {
-  const toml::table empty;
-  const toml::table* t = root[section].as_table();
-  if (root.contains(section) && !t)
-    throw InputError(fmt::format("{}: [{}] must be a table", loc(root[section].node()->source(), path), section));
-  if (!t) t = &empty;
-  try {
-    return validate_options(schema, table_options(*t, section, path, false), "[" + section + "]");
-  } catch (const InputError& e) {
-    // Point at the section (or the offending key when it can be found) in the file.
-    std::string msg = e.what();
-    std::string where = loc(t->source(), path);
-    for (auto&& [k, v] : *t)
-      if (msg.find(std::string(k.str())) != std::string::npos) where = loc(v.source(), path);
-    throw InputError(fmt::format("{}: {}", where, msg));
-  }
+  const toml::table* t = section_table(root, section, path);
+  if (!t) return validate_options(schema, Options(), "[" + section + "]");
+  return validate_located(schema, detail::table_options(*t, section, path), "[" + section + "]");
 }
 
 PluginSection plugin_section(const toml::table& root, const std::string& section, const std::string& path) {
   PluginSection p;
   p.where = "[" + section + "]";
-  const toml::table* t = root[section].as_table();
-  if (!t) {
-    if (root.contains(section))
-      throw InputError(fmt::format("{}: [{}] must be a table", loc(root[section].node()->source(), path), section));
-    return p;
-  }
+  const toml::table* t = section_table(root, section, path);
+  if (!t) return p;
   p.where = fmt::format("[{}] ({})", section, loc(t->source(), path));
   auto name = (*t)["plugin"].value<std::string>();
   if (!name)
     throw InputError(fmt::format("{}: [{}] needs plugin = \"name\" (see `datamux plugins list`)", loc(t->source(), path), section));
   p.plugin = *name;
-  p.options = table_options(*t, section, path, true);
+  LocatedOptions o = detail::table_options(*t, section, path, "plugin");
+  p.options = std::move(o.values);
+  p.origin = std::move(o.origin);
   return p;
 }
 
@@ -231,8 +224,7 @@ PipelineConfig load_pipeline(const std::string& path, const std::vector<std::str
   toml::table root = load_with_bases(path, chain);
   for (const auto& o : overrides) apply_override(root, o);
 
-  std::vector<std::string> known = kPluginSections;
-  for (auto& [name, schema] : fixed_sections()) known.push_back(name);
+  std::vector<std::string> known = section_names();
   known.insert(known.end(), kTopLevelKeys.begin(), kTopLevelKeys.end());
   for (auto&& [k, v] : root) {
     std::string key(k.str());

@@ -9,8 +9,8 @@
 
 namespace datamux::runtime {
 
-Progress::Progress(int64_t total, int64_t every, bool quiet, bool allow_bar)
-    : total_(total), every_(std::max<int64_t>(every, 1)), quiet_(quiet), bar_(allow_bar && isatty(fileno(stderr))),
+Progress::Progress(int64_t total, int64_t every, bool quiet)
+    : total_(total), every_(std::max<int64_t>(every, 1)), quiet_(quiet), bar_(isatty(fileno(stderr))),
       start_(std::chrono::steady_clock::now()) {}
 
 bool Progress::due(int64_t step) const {
@@ -46,7 +46,7 @@ void Progress::finish() {
 }
 
 void Logger::line(const std::string& s) const {
-  if (!quiet_) fmt::print(stderr, "{}\n", s);
+  if (enabled()) fmt::print(stderr, "{}\n", s);
 }
 
 void Logger::debug(const std::string& s) const {
@@ -54,7 +54,7 @@ void Logger::debug(const std::string& s) const {
 }
 
 void Logger::report(const RunSummary& s, Split split, int64_t instances) const {
-  if (quiet_) return;
+  if (!enabled()) return;
   const Accuracy& a = s.final_eval.accuracy;
   fmt::print("{} accuracy {:.4f} ({} of {} predictions, {} examples)\n", split_name(split), a.value(), a.correct,
              a.total, s.final_eval.examples);

@@ -1,4 +1,4 @@
-// Task construction by kind, and slot arrangement shared by the data-set tasks.
+// Task construction by kind, and split names.
 #include <datamux/runtime/task.hpp>
 
 #include <fmt/format.h>
@@ -15,15 +15,6 @@ const char* split_name(Split s) {
     case Split::Test: return "test";
   }
   return "?";
-}
-
-std::vector<int64_t> arrange_slots(const std::vector<int64_t>& order, int64_t start, int64_t n, int64_t b) {
-  std::vector<int64_t> slots(static_cast<std::size_t>(n * b), -1);
-  for (int64_t k = 0; k < n * b; ++k) {
-    const int64_t pos = start + k;
-    if (pos < static_cast<int64_t>(order.size())) slots[static_cast<std::size_t>(k)] = order[static_cast<std::size_t>(pos)];
-  }
-  return slots;
 }
 
 std::unique_ptr<Task> make_task(const PipelineConfig& c) {

@@ -20,6 +20,17 @@
 namespace datamux::runtime {
 namespace {
 
+// Arranges example indices into [N, B] slots: row-major over B then N, so consecutive examples land
+// in different multiplexed rows. Indices of -1 are padding.
+std::vector<int64_t> arrange_slots(const std::vector<int64_t>& order, int64_t start, int64_t n, int64_t b) {
+  std::vector<int64_t> slots(static_cast<std::size_t>(n * b), -1);
+  for (int64_t k = 0; k < n * b; ++k) {
+    const int64_t pos = start + k;
+    if (pos < static_cast<int64_t>(order.size())) slots[static_cast<std::size_t>(k)] = order[static_cast<std::size_t>(pos)];
+  }
+  return slots;
+}
+
 struct Rows {
   int64_t width = 0;           // ids or pixels per example
   int64_t target_width = 1;    // 1 (one label) or L (one tag per token)
@@ -57,8 +68,6 @@ class DatasetTask : public Task {
       out.push_back(gather(arrange_slots(idx, start, n, b), n, b));
     return out;
   }
-
-  int64_t split_size(Split split) const override { return static_cast<int64_t>(indices(split).size()); }
 
  protected:
   const std::vector<int64_t>& indices(Split s) const {

@@ -41,8 +41,6 @@ class RetrievalTask : public Task {
     return out;
   }
 
-  int64_t split_size(Split split) const override { return split == Split::Train ? 0 : eval_examples_; }
-
   std::string summary() const override {
     return fmt::format("retrieval: random sequences of {} tokens over a vocabulary of {}", length_, vocab_);
   }

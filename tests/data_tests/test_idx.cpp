@@ -127,7 +127,6 @@ TEST(FashionMnist, LoadsASplitFromAFolder) {
   ImageSet train = load_fashion_mnist("train", fixture("fashion-mini"));
   EXPECT_EQ(train.size(), 3);
   EXPECT_EQ(train.labels[1], 9);
-  EXPECT_EQ(fashion_mnist_class_names().at(9), "Ankle boot");
 }
 
 TEST(FashionMnist, MissingFileSaysWhichPackageProvidesIt) {

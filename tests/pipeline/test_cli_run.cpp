@@ -1,37 +1,15 @@
 // The `datamux` pipeline commands as a user runs them: exit codes and messages on bad input.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <string>
 
 #include "run_test_util.hpp"
 
 using ::testing::HasSubstr;
 using datamux::testing::pipeline_fixture;
-
-namespace {
-
-struct Result {
-  int code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Result run_cli(const std::string& args) {
-  const std::string cmd = std::string(DATAMUX_BINARY_DIR) + "/bin/datamux " + args + " 2>&1";
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), p)) r.output += buf.data();
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-}  // namespace
+using datamux::testing::run_cli;
+using Result = datamux::testing::CliResult;
 
 TEST(CliRun, ValidateAcceptsAGoodPipeline) {
   Result r = run_cli("validate " + pipeline_fixture("retrieval_small.toml"));

@@ -146,10 +146,10 @@ TEST(Cli, TryRunsForwardAndBackward) {
 TEST(Cli, TryReportsBadOptionsAndFactoryErrorsAsUsageErrors) {
   Result r = datamux("plugins try test_scale --set init=abc");
   EXPECT_EQ(r.code, 2);
-  EXPECT_THAT(r.err, HasSubstr("[mux] init: expects a number, got 'abc'"));
+  EXPECT_THAT(r.err, HasSubstr("--set init=abc: [mux] init: expects a float, got a string (\"abc\")"));
   r = datamux("plugins try test_scale --set init=500");
   EXPECT_EQ(r.code, 2);
-  EXPECT_THAT(r.err, HasSubstr("[mux] init: 500.0 is out of range [0.0, 100.0]"));
+  EXPECT_THAT(r.err, HasSubstr("--set init=500: [mux] init: 500 is out of range [0.0, 100.0]"));
   r = datamux("plugins try test_scale --set nit=1");
   EXPECT_THAT(r.err, HasSubstr("did you mean 'init'?"));
   r = datamux("plugins try test_throws --set fail=input_error -N 9");

@@ -26,27 +26,12 @@ std::string simplify(std::string tag) {
   return tag;
 }
 
-std::vector<std::string_view> split_spaces(std::string_view line) {
-  std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    std::size_t start = i;
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
-    if (i > start) out.push_back(line.substr(start, i - start));
-  }
-  return out;
-}
-
 }  // namespace
 
 TaggingDataset TaggingDataset::subset(const std::vector<int64_t>& indices) const {
   TaggingDataset out;
   for (int64_t i : indices) {
-    if (i < 0 || i >= size()) {
-      throw std::out_of_range("TaggingDataset::subset: index " + std::to_string(i) + " outside [0, " +
-                              std::to_string(size()) + ")");
-    }
+    detail::check_index(i, size(), "TaggingDataset::subset");
     out.words.push_back(words[i]);
     out.tags.push_back(tags[i]);
   }
@@ -64,7 +49,7 @@ TaggingDataset load_brown(const fs::path& package_dir_arg, const BrownOptions& o
   std::set<std::string> seen_categories;
   std::vector<std::string> files;
   detail::for_each_line(cats, [&](int64_t number, std::string_view line) {
-    std::vector<std::string_view> fields = split_spaces(line);
+    std::vector<std::string_view> fields = detail::split_whitespace(line);
     if (fields.empty()) return;
     if (fields.size() != 2) fail_at(cats_file, number, "expected '<file> <category>'");
     const std::string name(fields[0]);
@@ -88,7 +73,7 @@ TaggingDataset load_brown(const fs::path& package_dir_arg, const BrownOptions& o
     const fs::path file = dir / name;
     const std::string text = detail::read_text_file(file, hint);
     detail::for_each_line(text, [&](int64_t number, std::string_view line) {
-      std::vector<std::string_view> tokens = split_spaces(line);
+      std::vector<std::string_view> tokens = detail::split_whitespace(line);
       if (tokens.empty()) return;
       std::vector<std::string> words, tags;
       words.reserve(tokens.size());

@@ -24,14 +24,7 @@ std::vector<std::string_view> split_columns(std::string_view line, char delimite
     }
     return out;
   }
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    std::size_t start = i;
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
-    if (i > start) out.push_back(line.substr(start, i - start));
-  }
-  return out;
+  return detail::split_whitespace(line);
 }
 
 bool blank(std::string_view line) { return line.find_first_not_of(" \t") == std::string_view::npos; }

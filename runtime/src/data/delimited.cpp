@@ -144,10 +144,7 @@ std::size_t column_index(const fs::path& file, const Record& first, bool header,
 TextDataset TextDataset::subset(const std::vector<int64_t>& indices) const {
   TextDataset out;
   for (int64_t i : indices) {
-    if (i < 0 || i >= size()) {
-      throw std::out_of_range("TextDataset::subset: index " + std::to_string(i) + " outside [0, " +
-                              std::to_string(size()) + ")");
-    }
+    detail::check_index(i, size(), "TextDataset::subset");
     out.texts.push_back(texts[i]);
     if (!text_pairs.empty()) out.text_pairs.push_back(text_pairs[i]);
     out.labels.push_back(labels[i]);

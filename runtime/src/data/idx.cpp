@@ -130,8 +130,6 @@ void convert(IdxType type, const unsigned char* src, std::size_t count, float* d
   }
 }
 
-}  // namespace
-
 const char* idx_type_name(IdxType t) {
   switch (t) {
     case IdxType::u8: return "u8";
@@ -143,6 +141,8 @@ const char* idx_type_name(IdxType t) {
   }
   return "?";
 }
+
+}  // namespace
 
 IdxArray read_idx(const fs::path& file) {
   detail::require_file(file, detail::kUserFileHint);
@@ -225,10 +225,7 @@ ImageSet ImageSet::subset(const std::vector<int64_t>& indices) const {
   out.labels.reserve(indices.size());
   for (std::size_t k = 0; k < indices.size(); ++k) {
     const int64_t i = indices[k];
-    if (i < 0 || i >= size()) {
-      throw std::out_of_range("ImageSet::subset: index " + std::to_string(i) + " outside [0, " +
-                              std::to_string(size()) + ")");
-    }
+    detail::check_index(i, size(), "ImageSet::subset");
     std::memcpy(&out.pixels[k * pixels_per], &pixels[i * pixels_per], sizeof(float) * pixels_per);
     out.labels.push_back(labels[i]);
   }
@@ -291,12 +288,6 @@ ImageSet load_fashion_mnist(std::string_view split, const fs::path& dir_arg) {
     }
   }
   return out;
-}
-
-const std::vector<std::string>& fashion_mnist_class_names() {
-  static const std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                                 "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-  return names;
 }
 
 }  // namespace datamux::data

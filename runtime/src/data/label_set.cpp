@@ -10,6 +10,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "versioned_json.hpp"
+
 namespace datamux::data {
 
 using json = nlohmann::json;
@@ -95,18 +97,7 @@ std::string LabelSet::to_string() const {
 }
 
 LabelSet LabelSet::from_string(std::string_view text) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw InputError(std::string("label set: not valid JSON: ") + e.what());
-  }
-  if (!j.is_object() || !j.contains("format") || j["format"] != kFormat) {
-    throw InputError(std::string("label set: expected a JSON object with \"format\": \"") + kFormat + "\"");
-  }
-  if (!j.contains("version") || !j["version"].is_number_integer() || j["version"].get<int>() != kVersion) {
-    throw InputError("label set: unsupported version (this build reads version " + std::to_string(kVersion) + ")");
-  }
+  json j = detail::parse_versioned_json(text, "label set", kFormat, kVersion);
   if (!j.contains("names") || !j["names"].is_array()) throw InputError("label set: \"names\" must be an array");
   std::vector<std::string> names;
   for (const json& n : j["names"]) {

@@ -3,6 +3,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 namespace datamux::data::detail {
 
@@ -19,6 +20,23 @@ void require_file(const fs::path& file, std::string_view provider) {
   if (fs::is_regular_file(file, ec)) return;
   if (fs::exists(file, ec)) fail(file, "not a regular file");
   fail(file, "no such file; " + std::string(provider));
+}
+
+void check_index(int64_t i, int64_t size, const char* who) {
+  if (i < 0 || i >= size)
+    throw std::out_of_range(std::string(who) + ": index " + std::to_string(i) + " outside [0, " + std::to_string(size) + ")");
+}
+
+std::vector<std::string_view> split_whitespace(std::string_view line) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    const std::size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+    if (i > start) out.push_back(line.substr(start, i - start));
+  }
+  return out;
 }
 
 void require_dir(const fs::path& dir, std::string_view provider) {

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "versioned_json.hpp"
+
 namespace datamux::data {
 
 using json = nlohmann::json;
@@ -175,18 +177,7 @@ std::string WordTokenizer::to_string() const {
 }
 
 WordTokenizer WordTokenizer::from_string(std::string_view text) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw InputError(std::string("tokenizer: not valid JSON: ") + e.what());
-  }
-  if (!j.is_object() || !j.contains("format") || j["format"] != kFormat) {
-    throw InputError(std::string("tokenizer: expected a JSON object with \"format\": \"") + kFormat + "\"");
-  }
-  if (!j.contains("version") || !j["version"].is_number_integer() || j["version"].get<int>() != kVersion) {
-    throw InputError("tokenizer: unsupported version (this build reads version " + std::to_string(kVersion) + ")");
-  }
+  json j = detail::parse_versioned_json(text, "tokenizer", kFormat, kVersion);
   auto integer = [&](const char* key) {
     if (!j.contains(key) || !j[key].is_number_integer()) {
       throw InputError(std::string("tokenizer: \"") + key + "\" must be an integer");

@@ -10,14 +10,7 @@
 
 namespace datamux::runtime {
 
-/// Token + position embedding and layer norm, e(x) in the paper; shared by all instances.
-class TaskEmbedding : public Module {
- public:
-  TaskEmbedding(int64_t vocab, int64_t length, int64_t dim, float stddev, Rng& rng);
-  Tensor forward(const Tensor& ids) const;  // i32 [N, B, L] -> [N, B, L, dim]
- private:
-  Tensor tokens_, positions_, norm_weight_, norm_bias_;
-};
+class TaskEmbedding;  // e(x) in the paper (model.cpp)
 
 struct ModelOutput {
   Tensor loss;            // what the optimizer minimises

@@ -4,10 +4,12 @@
 // have schemas (the same OptionSpec tables plugins use, so messages and docs look alike); plugin
 // sections hold `plugin = "name"` and that plugin's options, validated against the plugin's own schema
 // when the model is built. `base = "other.toml"` extends another pipeline (this file's keys win);
-// `--set section.key=value` overrides any key. Every error names file:line:column and the key.
+// `--set section.key=value` overrides any key (parsed as TOML, see located_options.hpp). Every error
+// names file:line:column (or the --set argument) and the key.
 #pragma once
 
 #include <datamux/options.hpp>
+#include <datamux/runtime/located_options.hpp>
 
 #include <map>
 #include <string>
@@ -19,7 +21,9 @@ namespace datamux::runtime {
 struct PluginSection {
   std::string plugin;      // empty when the section is absent
   Options options;         // everything but `plugin`, unvalidated (the plugin's schema decides)
-  std::string where;       // "[mux] (retrieval.toml:12)" for messages
+  std::string where;       // "[mux] (retrieval.toml:12:1)" for messages
+  std::map<std::string, std::string> origin;  // key (and "plugin") -> "file:line:column" or "--set ..."
+  LocatedOptions located() const { return {options, origin}; }
 };
 
 struct PipelineConfig {
@@ -30,18 +34,14 @@ struct PipelineConfig {
   std::string resolved_toml;        // the whole resolved pipeline, saved next to the results
 };
 
-/// Parses `path`, applies `base` chains and `overrides` ("section.key=value"), validates the fixed
-/// sections. Throws InputError with file:line:column for malformed TOML and with a suggestion for
-/// unknown sections or keys.
+/// Parses `path`, applies `base` chains and `overrides` ("section.key=value", each read as a TOML
+/// `key = value`; a single unquoted word is a string), validates the fixed sections. Throws InputError
+/// with file:line:column (or the --set argument) for malformed TOML, bad values, and unknown sections
+/// or keys (with a suggestion); an override that names no section is an error too.
 PipelineConfig load_pipeline(const std::string& path, const std::vector<std::string>& overrides = {});
 
-/// Schemas of the fixed sections, for validation and for docs/pipelines.md.
-const std::vector<OptionSpec>& task_schema();
-const std::vector<OptionSpec>& model_schema();
-const std::vector<OptionSpec>& train_schema();
-const std::vector<OptionSpec>& eval_schema();
-const std::vector<OptionSpec>& output_schema();
-/// Section name -> schema, in file order.
+/// Schemas of the fixed sections (section name -> schema, in file order), for validation and for
+/// docs/pipelines.md.
 std::vector<std::pair<std::string, const std::vector<OptionSpec>*>> fixed_sections();
 
 }  // namespace datamux::runtime

@@ -13,7 +13,8 @@ enum class Split;
 
 class Progress {
  public:
-  Progress(int64_t total_steps, int64_t log_every, bool quiet, bool allow_bar);
+  /// The bar is drawn when stderr is a terminal.
+  Progress(int64_t total_steps, int64_t log_every, bool quiet);
   /// True when `step` should be shown (every step on a bar, every log_every otherwise, and the last).
   bool due(int64_t step) const;
   void update(int64_t step, double loss, double accuracy, double examples_per_s);
@@ -33,15 +34,15 @@ enum class LogLevel { Quiet = 0, Info = 1, Debug = 2 };
 
 class Logger {
  public:
-  explicit Logger(bool quiet, LogLevel level = LogLevel::Info) : quiet_(quiet || level == LogLevel::Quiet), level_(level) {}
+  explicit Logger(LogLevel level) : level_(level) {}
   void line(const std::string& s) const;
   void debug(const std::string& s) const;
-  bool debug_enabled() const { return !quiet_ && level_ == LogLevel::Debug; }
+  bool enabled() const { return level_ != LogLevel::Quiet; }
+  bool debug_enabled() const { return level_ == LogLevel::Debug; }
   /// Final accuracy (overall and per instance index), throughput and where the results are.
   void report(const RunSummary& s, Split split, int64_t instances) const;
 
  private:
-  bool quiet_;
   LogLevel level_;
 };
 

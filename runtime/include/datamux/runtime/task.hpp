@@ -40,7 +40,6 @@ class Task {
   virtual Batch next_train_batch(int64_t n, int64_t b) = 0;
   /// The whole split in batches; the last one padded with kIgnore targets.
   virtual std::vector<Batch> eval_batches(Split split, int64_t n, int64_t b) const = 0;
-  virtual int64_t split_size(Split split) const = 0;
   /// State to save with a checkpoint (e.g. the tokenizer), as key -> string.
   virtual std::vector<std::pair<std::string, std::string>> metadata() const { return {}; }
   /// One-line description for the log, e.g. "retrieval: vocab 1000, length 16".
@@ -50,9 +49,5 @@ class Task {
 /// Builds the task named by [task] kind. Throws InputError for missing data, naming the package or
 /// script that provides it.
 std::unique_ptr<Task> make_task(const PipelineConfig& config);
-
-// Arranges example indices into [N, B] slots: row-major over B then N, so consecutive examples land
-// in different multiplexed rows. Indices of -1 are padding.
-std::vector<int64_t> arrange_slots(const std::vector<int64_t>& order, int64_t start, int64_t n, int64_t b);
 
 }  // namespace datamux::runtime

@@ -1,4 +1,6 @@
-// datamux/runtime/trainer.hpp - `datamux run` and `datamux eval`: train, evaluate, write results.
+// datamux/runtime/trainer.hpp - `datamux run`, `eval` and `validate`. Each is made of the same steps:
+// build_pipeline() (task and model), then for `run` the training loop, then the report (final
+// evaluation, inference throughput, results.json and the printed summary).
 #pragma once
 
 #include <datamux/runtime/metrics.hpp>
@@ -6,9 +8,9 @@
 #include <datamux/runtime/pipeline_config.hpp>
 #include <datamux/runtime/progress.hpp>
 
-#include <functional>
+#include <memory>
+#include <stdexcept>
 #include <string>
-#include <vector>
 
 namespace datamux::runtime {
 
@@ -19,11 +21,9 @@ struct EvalResult {
 };
 
 struct RunOptions {
-  std::string out_dir;          // overrides [output] dir when not empty
-  std::string checkpoint;       // eval: weights to load
-  bool quiet = false;           // no progress output (tests); same as log_level Quiet
+  std::string out_dir;     // overrides [output] dir when not empty
+  std::string checkpoint;  // eval: weights to load
   LogLevel log_level = LogLevel::Info;
-  bool progress_bar = true;     // a bar on a terminal; periodic lines otherwise
 };
 
 struct RunSummary {
@@ -35,8 +35,16 @@ struct RunSummary {
   int64_t steps_done = 0;
 };
 
-/// Evaluates `model` on a held-out split (no graph is recorded).
-EvalResult evaluate(MuxModel& model, const Task& task, Split split, int64_t batch);
+/// A pipeline's task and model, built and checked (the plugins fit together), not yet trained. The
+/// model's components keep their plugin libraries loaded.
+struct BuiltPipeline {
+  std::unique_ptr<Task> task;
+  std::unique_ptr<MuxModel> model;
+};
+
+/// Applies [model] threads, builds the task and the model through a registry that also searches the
+/// pipeline's plugin_paths. Throws InputError for bad input, at the key that holds it.
+BuiltPipeline build_pipeline(const PipelineConfig& config);
 
 /// Trains the pipeline and evaluates it; writes pipeline.toml, model.safetensors and results.json
 /// (each atomically) into the output folder. Throws InputError for bad input, TrainingError when the

@@ -17,7 +17,6 @@
 namespace datamux::data {
 
 enum class IdxType : uint8_t { u8 = 0x08, i8 = 0x09, i16 = 0x0B, i32 = 0x0C, f32 = 0x0D, f64 = 0x0E };
-const char* idx_type_name(IdxType t);
 
 /// One IDX file. Values are widened to float (exact for u8, i8, i16 and f32; i32 beyond 2^24 and f64
 /// are rounded).
@@ -47,7 +46,5 @@ ImageSet read_idx_images(const std::filesystem::path& images_file, const std::fi
 /// Fashion-MNIST split "train" (60000) or "test" (10000) from `dir` (default: fashion_mnist_dir()).
 /// A missing file's message says to install the Debian package dataset-fashion-mnist.
 ImageSet load_fashion_mnist(std::string_view split, const std::filesystem::path& dir = {});
-/// The ten class names, indexed by label.
-const std::vector<std::string>& fashion_mnist_class_names();
 
 }  // namespace datamux::data

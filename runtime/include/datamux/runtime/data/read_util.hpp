@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace datamux::data::detail {
 
@@ -41,6 +42,13 @@ void for_each_line(std::string_view text, Fn&& fn) {
     start = end + 1;
   }
 }
+
+/// Throws std::out_of_range "<who>: index i outside [0, size)" unless 0 <= i < size (a caller's bug,
+/// not bad input: indices come from the splits).
+void check_index(int64_t i, int64_t size, const char* who);
+
+/// The fields of `line` separated by runs of spaces and tabs (no empty fields).
+std::vector<std::string_view> split_whitespace(std::string_view line);
 
 /// The hint for a file the user named (a path in a pipeline): nothing installs it.
 inline constexpr std::string_view kUserFileHint = "check the path in the pipeline or command line";
