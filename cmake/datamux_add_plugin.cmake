@@ -45,3 +45,36 @@ function(datamux_add_plugin NAME)
   endif()
   set_property(GLOBAL APPEND PROPERTY DATAMUX_PLUGIN_TARGETS ${target})
 endfunction()
+
+# datamux_remove_stale_plugins()
+#
+# A plugin whose source was deleted or renamed would otherwise stay in its build-tree folder and be
+# scanned next to the current ones (refused for an old ABI, or loaded with stale code). Called once at
+# the end of configuration: in every folder a plugin target builds into, removes the libdatamux-*.so
+# files that no current target builds, except those listed in the global property
+# DATAMUX_PLUGIN_FIXTURES (files written on purpose, e.g. a test's junk "library"). The
+# CONFIGURE_DEPENDS globs re-run configuration whenever a plugin folder appears or disappears.
+function(datamux_remove_stale_plugins)
+  get_property(targets GLOBAL PROPERTY DATAMUX_PLUGIN_TARGETS)
+  get_property(expected GLOBAL PROPERTY DATAMUX_PLUGIN_FIXTURES)
+  set(dirs "")
+  foreach(target ${targets})
+    get_target_property(out_name ${target} OUTPUT_NAME)
+    get_target_property(out_dir ${target} LIBRARY_OUTPUT_DIRECTORY)
+    if(NOT out_dir)
+      get_target_property(out_dir ${target} BINARY_DIR)
+    endif()
+    list(APPEND dirs ${out_dir})
+    list(APPEND expected ${out_dir}/lib${out_name}.so)
+  endforeach()
+  list(REMOVE_DUPLICATES dirs)
+  foreach(dir ${dirs})
+    file(GLOB built ${dir}/libdatamux-*.so)
+    foreach(lib ${built})
+      if(NOT lib IN_LIST expected)
+        message(STATUS "datamux: removing stale plugin ${lib} (no target builds it any more)")
+        file(REMOVE ${lib})
+      endif()
+    endforeach()
+  endforeach()
+endfunction()

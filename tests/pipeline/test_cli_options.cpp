@@ -62,9 +62,9 @@ TEST(CliOptions, SetThatMatchesNothingExitsTwo) {
 
 TEST(CliOptions, SetAcceptsTomlValues) {
   Result r = run_cli("validate " + pipeline_fixture("retrieval_small.toml") +
-                     " --set 'mux={plugin=\"learned\", norm=5}' --set model.instances=3 --set 'output.dir=\"a b\"'");
+                     " --set 'mux={plugin=\"gaussian\", norm=5, trainable=true}' --set model.instances=3 --set 'output.dir=\"a b\"'");
   EXPECT_EQ(r.code, 0) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("N = 3: learned mux -> transformer backbone"));
+  EXPECT_THAT(r.output, HasSubstr("N = 3: gaussian mux -> transformer backbone"));
   r = run_cli("validate " + pipeline_fixture("retrieval_small.toml") + " --set 'model.instances=[3'");
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.output, HasSubstr("--set model.instances=[3: not a TOML key = value"));
