@@ -1,25 +1,13 @@
 // datamux/core/matmul_kernel.hpp - the oneDNN matmul behind ops::matmul, ops::linear and attention,
-// without autograd, plus the global matmul precision switch.
+// without autograd (the precision switch it follows is datamux/core/precision.hpp).
 //
 // Operands are handed to oneDNN as strided memory descriptors, so transposed, permuted and sliced views
 // (any view whose matrix part has a unit stride) are multiplied in place, without copies. A batch that
 // only the left operand has is folded into its rows, so [B, M, K] x [K, N] is one [B*M, K] x [K, N] GEMM.
 #pragma once
 
+#include <datamux/core/precision.hpp>
 #include <datamux/tensor.hpp>
-
-namespace datamux {
-
-/// Input precision of matmul and linear. bf16 rounds both inputs to bfloat16 and accumulates in f32
-/// (outputs and gradients stay f32); it is used only where cpu_features says bf16 matmul is fast, and
-/// f32 otherwise. Default f32.
-enum class MatmulPrecision : uint8_t { f32 = 0, bf16 = 1 };
-void set_matmul_precision(MatmulPrecision p);
-MatmulPrecision matmul_precision();
-/// The precision matmuls actually run in: bf16 only if requested and fast on this CPU.
-MatmulPrecision effective_matmul_precision();
-
-}  // namespace datamux
 
 namespace datamux::detail {
 
