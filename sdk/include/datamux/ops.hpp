@@ -19,6 +19,16 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans
 /// y = x W^T + b. x: [..., in], weight: [out, in], bias: [out] or undefined.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
+/// An activation `linear` can apply in the same pass as the matmul.
+enum class Activation : uint8_t { none, gelu, relu };
+/// y = act(x W^T + b) + residual, with the bias, the activation and the residual add applied while the
+/// matmul stores its output (oneDNN post-ops): no extra passes over y, as in PyTorch's fused inference
+/// path. residual: y's shape, or undefined. When a graph is recorded, an activation runs as its own op
+/// after the matmul (its backward needs its input); the residual add stays fused. gelu is the exact
+/// (erf) form, as ops::gelu.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act,
+              const Tensor& residual = Tensor());
+
 // ---- elementwise with broadcasting ----
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);

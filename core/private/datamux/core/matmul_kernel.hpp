@@ -11,11 +11,18 @@
 
 namespace datamux::detail {
 
-/// dst = scale * op(a) op(b) (+ bias), op(t) = t or t^T over the last two dims; leading dims broadcast.
-/// a, b: f32 (or bf16), rank >= 2; bias: null or N contiguous floats. Returns a new contiguous f32
-/// tensor of shape broadcast(batch) + [M, N]. Records no graph.
+/// What oneDNN applies to the GEMM result before it is stored (post-ops), so that no extra pass over
+/// the output is needed: first the activation, then the residual add.
+struct MatmulPostOps {
+  enum class Act : uint8_t { none = 0, gelu = 1, relu = 2 } act = Act::none;
+  const float* residual = nullptr;  // null, or a contiguous f32 array shaped like dst, added last
+};
+
+/// dst = act(scale * op(a) op(b) (+ bias)) (+ residual), op(t) = t or t^T over the last two dims;
+/// leading dims broadcast. a, b: f32 (or bf16), rank >= 2; bias: null or N contiguous floats. Returns a
+/// new contiguous f32 tensor of shape broadcast(batch) + [M, N]. Records no graph.
 Tensor matmul_nograd(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const float* bias = nullptr,
-                     float scale = 1.f);
+                     float scale = 1.f, const MatmulPostOps& post = {});
 
 /// A contiguous bf16 copy of f32 `t` (any strides), rounded to nearest even by a cached oneDNN reorder.
 /// bf16 input is returned as is.
