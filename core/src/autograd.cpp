@@ -74,6 +74,18 @@ void accumulate_grad(const Tensor& t, const Tensor& g_in) {
   }
 }
 
+void accumulate_grad(const Tensor& t, Tensor&& g) {
+  // A temporary whose storage nothing else references can become a leaf's gradient buffer as it is:
+  // the clone the lvalue overload makes would cost a pass over every weight gradient per step.
+  if (t.defined() && t.impl()->requires_grad && !t.impl()->grad && !t.impl()->grad_fn && g.defined() &&
+      g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1 && g.is_contiguous() && g.offset() == 0 &&
+      g.shape() == t.shape() && !g.impl()->grad_fn && !g.impl()->grad && g.dtype() == DType::f32) {
+    t.impl()->grad = g.impl_ptr();
+    return;
+  }
+  accumulate_grad(t, static_cast<const Tensor&>(g));
+}
+
 bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
 
 Tensor& Tensor::set_requires_grad(bool on) {
