@@ -61,6 +61,7 @@ def ensure_environment(threads):
     want = {
         "OPENBLAS_CORETYPE": "SKYLAKEX" if "avx512f" in flags else ("ZEN" if "AuthenticAMD" in open("/proc/cpuinfo").read() else "HASWELL"),
         "OMP_NUM_THREADS": str(threads),
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "passive"),  # as `datamux` defaults to (cli/omp_env.cpp)
         "MALLOC_MMAP_THRESHOLD_": str(1 << 30),
         "MALLOC_TRIM_THRESHOLD_": str(1 << 31),
     }
@@ -322,14 +323,14 @@ def run_train(torch, MuxModel, pipeline, budget):
 # driver
 
 
-def run_datamux(binary, group, quick, threads, pipeline, instances):
+def run_datamux(binary, group, quick, threads, pipeline, instances, precision):
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         path = f.name
     cmd = [binary, "bench", "--group", group, "--json", path, "--threads", str(threads), "--pipeline", pipeline,
-           "--instances", ",".join(map(str, instances))]
+           "--instances", ",".join(map(str, instances)), "--precision", precision]
     if quick:
         cmd.append("--quick")
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))  # OMP_WAIT_POLICY: the same as PyTorch's
     for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "OPENBLAS_CORETYPE"):
         env.pop(k, None)  # datamux runs as a user would run it
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
@@ -357,6 +358,8 @@ def main():
     ap.add_argument("--group", action="append", choices=["linear", "encoder", "mux", "train"])
     ap.add_argument("--instances", default="1,2,5,10,20,40")
     ap.add_argument("--pipeline", default="examples/pipelines/retrieval.toml")
+    ap.add_argument("--datamux-precision", default="f32", choices=["f32", "bf16"],
+                    help="datamux's matmul inputs (bf16 only where the CPU has AVX512-BF16/AMX; PyTorch stays f32)")
     ap.add_argument("--out", help="also write the table (Markdown) here")
     ap.add_argument("--json", help="also write both sides' figures as JSON here")
     args = ap.parse_args()
@@ -384,7 +387,8 @@ def main():
     for group in groups:
         for r in range(args.rounds):
             print(f"[{group}] round {r + 1}/{args.rounds}: datamux", file=sys.stderr, flush=True)
-            rep = run_datamux(args.datamux, group, args.quick, args.threads, args.pipeline, instances)
+            rep = run_datamux(args.datamux, group, args.quick, args.threads, args.pipeline, instances,
+                              args.datamux_precision)
             host = rep["host"]
             for row in rep["rows"]:
                 key = "items_per_s" if row["group"] == "mux" else "ms"
@@ -405,7 +409,8 @@ def main():
     lines = [
         f"CPU: {cpu_model()} ({os.cpu_count()} cores), {args.threads} threads per side; datamux ISA "
         f"{host['cpu_features']}, oneDNN {host['onednn_version']} ({host['onednn_isa']}), matmul {host['precision']}; "
-        f"PyTorch {torch.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}; "
+        f"PyTorch {torch.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')} on both sides; "
         f"best of {args.rounds} alternating rounds per side",
         "",
         "| group | row | datamux | PyTorch | speed-up (PyTorch time / datamux time, or datamux inst/s / PyTorch inst/s) | multiplier datamux / PyTorch |",
