@@ -53,6 +53,11 @@ Tensor sigmoid(const Tensor& x);
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
 
+/// The code multiplexers' mix in one pass: out[m, k] = (1/N) sum_i x[i, m, k] * w[i, k].
+/// x: [N, M, d], w: [N, d] -> [M, d]. Equal to mean(mul(x, w.unsqueeze(1)), {0}) without the [N, M, d]
+/// product in memory.
+Tensor instance_weighted_mean(const Tensor& x, const Tensor& w);
+
 // ---- joining and splitting ----
 Tensor concat(const std::vector<Tensor>& xs, int64_t dim);
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim);
