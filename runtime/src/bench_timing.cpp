@@ -49,7 +49,7 @@ double peak_rss_mb() {
 Budget budget_for(BenchSize size, double weight) {
   switch (size) {
     case BenchSize::Smoke: return {1, 2, 0.0};
-    case BenchSize::Quick: return {2, 3, 0.6 * weight};
+    case BenchSize::Quick: return {1, 3, 0.4 * weight};
     case BenchSize::Full: break;
   }
   return {3, 5, 2.5 * weight};
@@ -88,6 +88,7 @@ bool peak_rss_resettable() {
 }
 
 void account(BenchRow& row, const std::function<void()>& measure, const std::function<void()>& step, int steady) {
+  release_cached_memory();  // earlier rows' cached blocks would count in this row's RSS
   reset_peak_rss();
   reset_peak_memory();
   measure();
