@@ -1,17 +1,22 @@
 // Reverse-mode autograd: graph recording, gradient accumulation and the backward walk.
+#include <datamux/core/autograd_stats.hpp>
 #include <datamux/core/tensor_util.hpp>
 #include <datamux/ops.hpp>
 #include <datamux/tensor.hpp>
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <stdexcept>
 #include <unordered_set>
 
 namespace datamux {
 namespace {
 thread_local bool g_grad_enabled = true;
+std::atomic<uint64_t> g_nodes_recorded{0};
 }
+
+uint64_t tape_nodes_recorded() { return g_nodes_recorded.load(std::memory_order_relaxed); }
 
 bool grad_enabled() { return g_grad_enabled; }
 
@@ -32,6 +37,7 @@ bool any_requires_grad(const std::vector<Tensor>& ts) {
 
 void record(Tensor& out, std::vector<Tensor> inputs, std::function<void(const Tensor&)> backward, const char* name) {
   if (!g_grad_enabled || !any_requires_grad(inputs)) return;
+  g_nodes_recorded.fetch_add(1, std::memory_order_relaxed);
   auto node = std::make_shared<Node>();
   node->inputs = std::move(inputs);
   node->backward = std::move(backward);
@@ -66,6 +72,18 @@ void accumulate_grad(const Tensor& t, const Tensor& g_in) {
   } else {
     impl->grad = (acc + g).impl_ptr();
   }
+}
+
+void accumulate_grad(const Tensor& t, Tensor&& g) {
+  // A temporary whose storage nothing else references can become a leaf's gradient buffer as it is:
+  // the clone the lvalue overload makes would cost a pass over every weight gradient per step.
+  if (t.defined() && t.impl()->requires_grad && !t.impl()->grad && !t.impl()->grad_fn && g.defined() &&
+      g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1 && g.is_contiguous() && g.offset() == 0 &&
+      g.shape() == t.shape() && !g.impl()->grad_fn && !g.impl()->grad && g.dtype() == DType::f32) {
+    t.impl()->grad = g.impl_ptr();
+    return;
+  }
+  accumulate_grad(t, static_cast<const Tensor&>(g));
 }
 
 bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }

@@ -49,7 +49,10 @@ Storage::Storage(std::size_t n) {
       data = it->second.back();
       it->second.pop_back();
       p.stats.cached_bytes -= size;
+    } else {
+      ++p.stats.system_allocations;
     }
+    ++p.stats.allocations;
     p.stats.live_bytes += size;
     if (p.stats.live_bytes > p.stats.peak_bytes) p.stats.peak_bytes = p.stats.live_bytes;
   }
@@ -81,6 +84,12 @@ void release_cached_memory() {
     for (void* b : blocks) std::free(b);
   p.free_blocks.clear();
   p.stats.cached_bytes = 0;
+}
+
+void reset_peak_memory() {
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lock(p.mu);
+  p.stats.peak_bytes = p.stats.live_bytes;
 }
 
 }  // namespace datamux

@@ -130,11 +130,12 @@ struct MatmulEntry {
 memory::data_type dnnl_type(DType t) { return t == DType::bf16 ? memory::data_type::bf16 : memory::data_type::f32; }
 
 std::shared_ptr<const MatmulEntry> get_matmul(const Operand& a, const Operand& b, const Shape& dst_dims, bool with_bias,
-                                              bool with_scale) {
+                                              bool with_scale, MatmulPostOps::Act act, bool with_residual) {
   const DType dt = a.keep.dtype();
   dnnl_ctx::PrimitiveKey key("matmul");
   key.add(a.dims).add(a.strides).add(b.dims).add(b.strides).add(dst_dims);
   key.add(static_cast<int64_t>(dt)).add(with_bias ? 1 : 0).add(with_scale ? 1 : 0);
+  key.add(static_cast<int64_t>(act)).add(with_residual ? 1 : 0);
   return dnnl_ctx::cached_primitive<MatmulEntry>(key, [&] {
     const memory::desc a_md(to_dims(a.dims), dnnl_type(dt), to_dims(a.strides));
     const memory::desc b_md(to_dims(b.dims), dnnl_type(dt), to_dims(b.strides));
@@ -144,6 +145,13 @@ std::shared_ptr<const MatmulEntry> get_matmul(const Operand& a, const Operand& b
     // shared, which made concurrent executions of one cached primitive from several threads race.
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     if (with_scale) attr.set_output_scales(0, {DNNL_RUNTIME_F32_VAL});
+    if (act != MatmulPostOps::Act::none || with_residual) {
+      dnnl::post_ops po;
+      if (act == MatmulPostOps::Act::gelu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
+      if (act == MatmulPostOps::Act::relu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+      if (with_residual) po.append_binary(dnnl::algorithm::binary_add, c_md);
+      attr.set_post_ops(po);
+    }
     dnnl::matmul::primitive_desc pd = [&] {
       if (!with_bias) return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), attr, dnnl_ctx::cpu_engine());
       Shape bias_dims(dst_dims.size(), 1);
@@ -200,7 +208,8 @@ Tensor to_bf16(const Tensor& t) {
   return out;
 }
 
-Tensor matmul_nograd(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool trans_b, const float* bias, float scale) {
+Tensor matmul_nograd(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool trans_b, const float* bias, float scale,
+                     const MatmulPostOps& post) {
   check_operand(a_in, "a");
   check_operand(b_in, "b");
   Tensor a_t = a_in.detach(), b_t = b_in.detach();
@@ -226,6 +235,8 @@ Tensor matmul_nograd(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool 
   Tensor dst = Tensor::empty(dst_dims);
   if (dst.numel() == 0) return dst;
   if (k == 0) {
+    if (post.act != MatmulPostOps::Act::none || post.residual)
+      throw std::invalid_argument("matmul: post-ops need a non-empty inner dimension");
     float* d = dst.data<float>();
     for (int64_t i = 0; i < dst.numel(); ++i) d[i] = bias ? bias[i % n] : 0.f;
     return dst;
@@ -245,11 +256,12 @@ Tensor matmul_nograd(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool 
     b.strides = {b.strides[rank - 2], b.strides[rank - 1]};
     run_dims = {a.dims[0], n};
   }
-  std::shared_ptr<const MatmulEntry> entry = get_matmul(a, b, run_dims, bias != nullptr, scale != 1.f);
+  std::shared_ptr<const MatmulEntry> entry =
+      get_matmul(a, b, run_dims, bias != nullptr, scale != 1.f, post.act, post.residual != nullptr);
   if (entry->reference && !(a_t.is_contiguous() && b_t.is_contiguous() && !trans_a && !trans_b)) {
     // oneDNN has only its slow reference kernel for these strides: multiply plain copies instead.
     return matmul_nograd((trans_a ? a_t.transpose(-1, -2) : a_t).contiguous(),
-                         (trans_b ? b_t.transpose(-1, -2) : b_t).contiguous(), false, false, bias, scale);
+                         (trans_b ? b_t.transpose(-1, -2) : b_t).contiguous(), false, false, bias, scale, post);
   }
 
   const dnnl::engine& eng = dnnl_ctx::cpu_engine();
@@ -265,6 +277,11 @@ Tensor matmul_nograd(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool 
   if (scale != 1.f) {
     const memory::desc scale_md({1}, memory::data_type::f32, memory::format_tag::x);
     args.emplace(DNNL_ARG_ATTR_OUTPUT_SCALES, memory(scale_md, eng, &scale));
+  }
+  if (post.residual) {
+    const int index = post.act != MatmulPostOps::Act::none ? 1 : 0;  // the binary add follows the activation
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1,
+                 memory(entry->pd.dst_desc(), eng, const_cast<float*>(post.residual)));
   }
   Tensor scratch;
   if (const std::size_t bytes = entry->pd.scratchpad_desc().get_size(); bytes > 0) {
@@ -351,7 +368,20 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   return out;
 }
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+namespace {
+
+detail::MatmulPostOps::Act post_act(Activation act) {
+  switch (act) {
+    case Activation::gelu: return detail::MatmulPostOps::Act::gelu;
+    case Activation::relu: return detail::MatmulPostOps::Act::relu;
+    case Activation::none: break;
+  }
+  return detail::MatmulPostOps::Act::none;
+}
+
+// act(x W^T + b) + residual as one oneDNN matmul; records the graph unless act is set (the caller
+// decomposes that case when recording).
+Tensor linear_fused(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act, const Tensor& residual) {
   detail::check_f32(x, "linear", "x");
   detail::check_f32(weight, "linear", "weight");
   if (weight.dim() != 2)
@@ -369,6 +399,16 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                                               shape_str(weight.shape()), shape_str(bias.shape())));
     kb = bias.detach().contiguous();
   }
+  Shape out_shape(x.shape().begin(), x.shape().end() - 1);
+  out_shape.push_back(out_features);
+  Tensor kr;
+  if (residual.defined()) {
+    detail::check_f32(residual, "linear", "residual");
+    if (residual.shape() != out_shape)
+      throw std::invalid_argument(fmt::format("linear: residual must have the output's shape {}, got {}",
+                                              shape_str(out_shape), shape_str(residual.shape())));
+    kr = residual.detach().contiguous();
+  }
   Tensor x2 = x.dim() == 1 ? x.detach().reshape({1, in}) : rows_view(x);
   Tensor kw = weight.detach();
   const bool bf16 = effective_matmul_precision() == MatmulPrecision::bf16;
@@ -376,13 +416,16 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     x2 = detail::to_bf16(x2);
     kw = detail::to_bf16(kw);
   }
-  Tensor y2 = matmul_nograd(x2, kw, false, true, kb.defined() ? kb.data<float>() : nullptr);
-  Shape out_shape(x.shape().begin(), x.shape().end() - 1);
-  out_shape.push_back(out_features);
+  detail::MatmulPostOps post;
+  post.act = post_act(act);
+  post.residual = kr.defined() ? kr.data<float>() : nullptr;
+  Tensor y2 = matmul_nograd(x2, kw, false, true, kb.defined() ? kb.data<float>() : nullptr, 1.f, post);
   Tensor y = x.dim() == 2 ? y2 : y2.reshape(out_shape);
-  if (!grad_enabled() || !any_requires_grad({x, weight, bias})) return y;
-  record(y, {x, weight, bias},
-         [x, weight, bias, x2, kw, out_features, bf16](const Tensor& g) {
+  if (!grad_enabled() || !any_requires_grad({x, weight, bias, residual})) return y;
+  if (act != Activation::none) throw std::logic_error("linear: a fused activation cannot be differentiated");
+  record(y, {x, weight, bias, residual},
+         [x, weight, bias, residual, x2, kw, out_features, bf16](const Tensor& g) {
+           if (residual.defined() && residual.requires_grad()) accumulate_grad(residual, g);
            Tensor g2 = g.dim() == 1 ? g.reshape({1, out_features}) : rows_view(g);
            if (bias.defined() && bias.requires_grad()) accumulate_grad(bias, ops::sum(g2, {0}));
            if (bf16 && (x.requires_grad() || weight.requires_grad())) g2 = detail::to_bf16(g2);
@@ -391,6 +434,21 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
          },
          "linear");
   return y;
+}
+
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  return linear_fused(x, weight, bias, Activation::none, Tensor());
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act, const Tensor& residual) {
+  const bool recording = grad_enabled() && any_requires_grad({x, weight, bias, residual});
+  if (act == Activation::none || !recording) return linear_fused(x, weight, bias, act, residual);
+  // Training: the activation's backward needs its input, so it runs as its own op after the GEMM.
+  Tensor y = linear_fused(x, weight, bias, Activation::none, Tensor());
+  y = act == Activation::gelu ? ops::gelu(y) : ops::relu(y);
+  return residual.defined() ? ops::add(y, residual) : y;
 }
 
 }  // namespace datamux::ops

@@ -37,15 +37,20 @@ class SelfAttention : public Module {
     out_proj_ = register_module("out_proj", std::make_shared<nn::Linear>(hidden, hidden, rng));
   }
 
-  /// x: [B, T, hidden]; mask: f32 [B, T] or undefined.
-  Tensor forward(const Tensor& x, const Tensor& mask) const {
+  /// x: [B, T, hidden]; mask: f32 [B, T] or undefined; residual: added to the output in the output
+  /// projection's pass (undefined: none).
+  Tensor forward(const Tensor& x, const Tensor& mask, const Tensor& residual = Tensor()) const {
     const int64_t b = x.size(0), t = x.size(1), hidden = x.size(2);
-    auto split_heads = [&](const Tensor& y) { return y.reshape({b, t, heads_, head_dim_}).permute({0, 2, 1, 3}); };
-    Tensor q = split_heads(q_proj_->forward(x));
-    Tensor k = split_heads(k_proj_->forward(x));
-    Tensor v = split_heads(v_proj_->forward(x));
-    Tensor a = ops::scaled_dot_product_attention(q, k, v, mask);  // [B, H, T, D]
-    return out_proj_->forward(a.permute({0, 2, 1, 3}).reshape({b, t, hidden}));
+    // Q, K and V from one GEMM over the stacked weights ([3*hidden, hidden]: one pass over x, one
+    // larger matmul instead of three); each is a strided view of it that the attention matmuls read
+    // in place. Stacking costs a copy of the weights, small next to the GEMM, and keeps the three
+    // checkpoint tensors (and their gradients, through concat) as they were.
+    const Tensor w = ops::concat({q_proj_->weight, k_proj_->weight, v_proj_->weight}, 0);
+    const Tensor bias = ops::concat({q_proj_->bias, k_proj_->bias, v_proj_->bias}, 0);
+    const Tensor qkv = ops::linear(x, w, bias).reshape({b, t, 3, heads_, head_dim_});
+    auto head_view = [&](int64_t i) { return qkv.select(2, i).permute({0, 2, 1, 3}); };  // [B, H, T, D]
+    Tensor a = ops::scaled_dot_product_attention(head_view(0), head_view(1), head_view(2), mask);  // [B, H, T, D]
+    return out_proj_->forward(a.permute({0, 2, 1, 3}).reshape({b, t, hidden}), ops::Activation::none, residual);
   }
 
  private:
@@ -61,10 +66,11 @@ class FeedForward : public Module {
     dropout_ = register_module("dropout", std::make_shared<nn::Dropout>(dropout, seed));
   }
 
-  Tensor forward(const Tensor& x) const {
-    Tensor h = fc1_->forward(x);
-    h = gelu_ ? ops::gelu(h) : ops::relu(h);
-    return fc2_->forward(dropout_->forward(h));
+  /// fc2(dropout(act(fc1(x)))) + residual; the activation and the residual add run inside the matmuls'
+  /// passes (see ops::linear).
+  Tensor forward(const Tensor& x, const Tensor& residual = Tensor()) const {
+    const Tensor h = fc1_->forward(x, gelu_ ? ops::Activation::gelu : ops::Activation::relu);
+    return fc2_->forward(dropout_->forward(h), ops::Activation::none, residual);
   }
 
  private:
@@ -87,12 +93,17 @@ class EncoderLayer : public Module {
   }
 
   Tensor forward(const Tensor& x, const Tensor& mask) const {
+    // Without active dropout (inference, or dropout = 0) the residual adds are fused into the output
+    // projections; with it, dropout must act on the sub-layer output before the add.
+    const bool drop = is_training() && dropout1_->p > 0.f;
     if (norm_first_) {
-      Tensor h = x + dropout1_->forward(attn_->forward(norm1_->forward(x), mask));
-      return h + dropout2_->forward(ffn_->forward(norm2_->forward(h)));
+      const Tensor a_in = norm1_->forward(x);
+      const Tensor h = drop ? x + dropout1_->forward(attn_->forward(a_in, mask)) : attn_->forward(a_in, mask, x);
+      const Tensor f_in = norm2_->forward(h);
+      return drop ? h + dropout2_->forward(ffn_->forward(f_in)) : ffn_->forward(f_in, h);
     }
-    Tensor h = norm1_->forward(x + dropout1_->forward(attn_->forward(x, mask)));
-    return norm2_->forward(h + dropout2_->forward(ffn_->forward(h)));
+    const Tensor h = norm1_->forward(drop ? x + dropout1_->forward(attn_->forward(x, mask)) : attn_->forward(x, mask, x));
+    return norm2_->forward(drop ? h + dropout2_->forward(ffn_->forward(h)) : ffn_->forward(h, h));
   }
 
  private:

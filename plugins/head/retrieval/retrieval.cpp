@@ -29,7 +29,7 @@ class Transform : public Module {
     dense_ = register_module("dense", std::make_shared<nn::Linear>(hidden, hidden, rng));
     norm_ = register_module("norm", std::make_shared<nn::LayerNorm>(hidden));
   }
-  Tensor forward(const Tensor& x) const { return norm_->forward(ops::gelu(dense_->forward(x))); }
+  Tensor forward(const Tensor& x) const { return norm_->forward(dense_->forward(x, ops::Activation::gelu)); }
 
  private:
   std::shared_ptr<nn::Linear> dense_;

@@ -20,7 +20,7 @@ class CodeMux : public Multiplexer {
  public:
   Tensor forward(const Tensor& x) override {
     const Tensor x3 = layout_.flatten(x);  // [N, M, d]
-    const Tensor mixed = ops::mean(ops::mul(x3, codes_.unsqueeze(1)), {0});
+    const Tensor mixed = ops::instance_weighted_mean(x3, codes_);  // one pass, no [N, M, d] product
     return mixed.reshape(FeatureLayout::output_shape(x));
   }
 

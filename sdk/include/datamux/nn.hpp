@@ -10,6 +10,10 @@ class DATAMUX_API Linear : public Module {
  public:
   Linear(int64_t in, int64_t out, Rng& rng, bool bias = true);
   Tensor forward(const Tensor& x) const { return ops::linear(x, weight, bias); }
+  /// act(x W^T + b) + residual in one matmul pass (see ops::linear).
+  Tensor forward(const Tensor& x, ops::Activation act, const Tensor& residual = Tensor()) const {
+    return ops::linear(x, weight, bias, act, residual);
+  }
   Tensor weight, bias;
 };
 

@@ -19,6 +19,16 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans
 /// y = x W^T + b. x: [..., in], weight: [out, in], bias: [out] or undefined.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
+/// An activation `linear` can apply in the same pass as the matmul.
+enum class Activation : uint8_t { none, gelu, relu };
+/// y = act(x W^T + b) + residual, with the bias, the activation and the residual add applied while the
+/// matmul stores its output (oneDNN post-ops): no extra passes over y, as in PyTorch's fused inference
+/// path. residual: y's shape, or undefined. When a graph is recorded, an activation runs as its own op
+/// after the matmul (its backward needs its input); the residual add stays fused. gelu is the exact
+/// (erf) form, as ops::gelu.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act,
+              const Tensor& residual = Tensor());
+
 // ---- elementwise with broadcasting ----
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
@@ -42,6 +52,11 @@ Tensor sigmoid(const Tensor& x);
 /// Sum over `dims` (negative counts from the end); all dims when empty.
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+
+/// The code multiplexers' mix in one pass: out[m, k] = (1/N) sum_i x[i, m, k] * w[i, k].
+/// x: [N, M, d], w: [N, d] -> [M, d]. Equal to mean(mul(x, w.unsqueeze(1)), {0}) without the [N, M, d]
+/// product in memory.
+Tensor instance_weighted_mean(const Tensor& x, const Tensor& w);
 
 // ---- joining and splitting ----
 Tensor concat(const std::vector<Tensor>& xs, int64_t dim);

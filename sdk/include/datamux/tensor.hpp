@@ -170,6 +170,8 @@ struct Node {
 
 /// Adds g into the gradient slot of t (allocating it on first use). No-op when t needs no grad.
 void accumulate_grad(const Tensor& t, const Tensor& g);
+/// The same for a temporary: when nothing else shares its storage it becomes t's gradient without a copy.
+void accumulate_grad(const Tensor& t, Tensor&& g);
 
 /// True when ops should record graph (no NoGradGuard active and some input requires grad).
 bool grad_enabled();

@@ -33,6 +33,7 @@ class MuxModel : public Module {
   bool task_token_level_ = false;
   float task_coeff_ = 1.f, retrieval_coeff_ = 0.f;
   bool retrieval_task_ = false;
+  bool cls_rows_only_ = false;  // demultiplex only the prefix and first token (see model.cpp)
   std::string names_;
   std::shared_ptr<TaskEmbedding> embed_;
   std::shared_ptr<Multiplexer> mux_;
