@@ -54,7 +54,7 @@ Options transformer_options(int64_t layers, int64_t heads, int64_t ffn) {
 std::shared_ptr<Backbone> make_encoder_layer(Registry& registry, const EncoderShape& s) {
   Rng rng(3);
   const BuildContext ctx = sequence_context(s.hidden, s.length, 0, 0, &rng);
-  return registry.create<Backbone>(PluginKind::Backbone, "transformer", transformer_options(1, s.heads, s.ffn), ctx,
+  return registry.create<Backbone>("transformer", transformer_options(1, s.heads, s.ffn), ctx,
                                    "bench encoder layer");
 }
 
@@ -94,7 +94,6 @@ class BenchTask : public Task {
   bool token_level() const override { return head_ == HeadKind::Token; }
   Batch next_train_batch(int64_t, int64_t) override { return {}; }
   std::vector<Batch> eval_batches(Split, int64_t, int64_t) const override { return {}; }
-  int64_t split_size(Split) const override { return 0; }
   std::string summary() const override { return "bench"; }
 
  private:
@@ -144,9 +143,9 @@ class PlainModel {
   PlainModel(Registry& registry, const MuxShape& s, HeadKind h) : rng_(11) {
     const BuildContext ctx = sequence_context(s.hidden, s.length, s.vocab, h == HeadKind::Cls ? s.classes : 0, &rng_);
     embed_ = std::make_shared<TaskEmbedding>(s.vocab, s.length, s.hidden, 0.02f, rng_);
-    backbone_ = registry.create<Backbone>(PluginKind::Backbone, "transformer",
+    backbone_ = registry.create<Backbone>("transformer",
                                           transformer_options(s.layers, s.heads, s.ffn), ctx, "bench plain model");
-    head_ = registry.create<Head>(PluginKind::Head, h == HeadKind::Cls ? "sequence_classification" : "retrieval",
+    head_ = registry.create<Head>(h == HeadKind::Cls ? "sequence_classification" : "retrieval",
                                   Options(), ctx, "bench plain model");
     backbone_->eval();
     head_->eval();

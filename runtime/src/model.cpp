@@ -7,16 +7,6 @@
 
 namespace datamux::runtime {
 
-/// Token + position embedding and layer norm, e(x) in the paper; shared by all instances.
-class TaskEmbedding : public Module {
- public:
-  TaskEmbedding(int64_t vocab, int64_t length, int64_t dim, float stddev, Rng& rng);
-  Tensor forward(const Tensor& ids) const;  // i32 [N, B, L] -> [N, B, L, dim]
-
- private:
-  Tensor tokens_, positions_, norm_weight_, norm_bias_;
-};
-
 TaskEmbedding::TaskEmbedding(int64_t vocab, int64_t length, int64_t dim, float stddev, Rng& rng) {
   tokens_ = register_parameter("tokens.weight", Tensor::randn({vocab, dim}, rng, 0.f, stddev));
   positions_ = register_parameter("positions.weight", Tensor::randn({length, dim}, rng, 0.f, stddev));

@@ -33,7 +33,6 @@ class ShapeTask : public Task {
   bool token_level() const override { return token_level_; }
   Batch next_train_batch(int64_t, int64_t) override { return {}; }
   std::vector<Batch> eval_batches(Split, int64_t, int64_t) const override { return {}; }
-  int64_t split_size(Split) const override { return 0; }
   std::string summary() const override { return "test"; }
 
  private:

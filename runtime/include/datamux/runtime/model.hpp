@@ -10,7 +10,16 @@
 
 namespace datamux::runtime {
 
-class TaskEmbedding;  // e(x) in the paper (model.cpp)
+/// Token + position embedding and layer norm, e(x) in the paper; shared by all instances. Public
+/// because `datamux bench` builds the plain N=1 reference model from it.
+class TaskEmbedding : public Module {
+ public:
+  TaskEmbedding(int64_t vocab, int64_t length, int64_t dim, float stddev, Rng& rng);
+  Tensor forward(const Tensor& ids) const;  // i32 [N, B, L] -> [N, B, L, dim]
+
+ private:
+  Tensor tokens_, positions_, norm_weight_, norm_bias_;
+};
 
 struct ModelOutput {
   Tensor loss;            // what the optimizer minimises
