@@ -2,6 +2,7 @@
 #include <datamux/runtime/data/tokenizer.hpp>
 
 #include <datamux/error.hpp>
+#include <datamux/runtime/data/utf8.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -47,6 +48,9 @@ void split_into(std::string_view text, bool lowercase, std::vector<std::string>&
       ++i;
     }
     std::string token(text.substr(start, i - start));
+    // Words go into the checkpoint's JSON, which must be UTF-8: a caller's invalid bytes become U+FFFD
+    // here as the readers' do (a run of bytes >= 0x80 is never split, so valid text stays whole).
+    repair_utf8_in_place(token);
     if (lowercase) {
       for (char& ch : token) {
         if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
@@ -68,7 +72,7 @@ WordTokenizer::WordTokenizer(TokenizerOptions options, std::vector<std::string> 
 }
 
 std::string WordTokenizer::normalise(std::string_view word) const {
-  std::string out(word);
+  std::string out = repair_utf8(word);  // as split_into does, so lookups match what was counted
   if (options_.lowercase) {
     for (char& ch : out) {
       if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
