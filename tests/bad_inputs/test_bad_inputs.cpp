@@ -196,7 +196,9 @@ TEST_P(BadInput, IsRefusedOrReadAsDocumented) {
   Scratch scratch(c.name);
   std::vector<std::string> args;
   for (const std::string& a : split_spaces(c.input)) args.push_back(scratch.fill(a));
-  if (c.runner == "cli") ASSERT_TRUE(fs::exists(kDatamux)) << kDatamux << " is not built";
+  if (c.runner == "cli") {
+    ASSERT_TRUE(fs::exists(kDatamux)) << kDatamux << " is not built";
+  }
   const Outcome got = c.runner == "cli" ? run_cli(args, scratch) : run_reader(c.runner, args);
   EXPECT_EQ(got.exit_code, c.exit_code) << "case " << c.name << "\nmessage: " << got.message;
   EXPECT_TRUE(std::regex_search(got.message, std::regex(c.regex)))
