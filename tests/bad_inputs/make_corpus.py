@@ -414,6 +414,7 @@ spam("file-list-is-object", {"a": 1}, {}, regex=r"expected a non-empty JSON arra
 spam("file-list-empty", [], {}, regex=r"expected a non-empty JSON array")
 spam("file-list-entry-number", [5], {}, regex=r"entry 0 is not a string")
 spam("file-list-entry-absolute", ["/etc/passwd"], {}, regex=r"entry 0 \('/etc/passwd'\) is not a relative path")
+spam("file-list-entry-leaves-the-folder", ["../../../../etc/passwd"], {}, regex=r"entry 0 .* leaves the data folder")
 spam("message-file-missing", ["spam-1/00001.txt"], {}, regex=r"00001\.json: no such file")
 spam("message-not-json", ["spam-1/00001.txt"], {"spam-1/00001.json": "{\"text\": "}, regex=r"00001\.json: not valid JSON")
 spam("message-invalid-utf8", ["spam-1/00001.txt"], {"spam-1/00001.json": b'{"group": "spam-1", "text": "caf\xe9"}'},

@@ -63,6 +63,10 @@ TextDataset load_spam_assassin(const fs::path& package_dir_arg, const SpamAssass
     if (entry.is_absolute() || entry.empty()) {
       fail(list_file, "entry " + std::to_string(i) + " ('" + entry.string() + "') is not a relative path");
     }
+    // The messages live inside data/: a ".." would read files from anywhere (a corrupt or hostile list).
+    for (const fs::path& part : entry) {
+      if (part == "..") fail(list_file, "entry " + std::to_string(i) + " ('" + entry.string() + "') leaves the data folder (..)");
+    }
     const fs::path file = data_dir / entry.replace_extension(".json");
     const json message = parse_json(file, hint);
     if (!message.is_object() || !message.contains("text") || !message["text"].is_string() ||
