@@ -33,7 +33,9 @@ std::string temp_name(const fs::path& target) {
 // that pid any more. A live pid is left alone even if it was reused by an unrelated process: keeping a
 // stale file is harmless, deleting a live writer's file is not.
 void remove_stale_temps(const fs::path& target) {
-  const std::string prefix = "." + target.filename().string() + ".tmp.";
+  std::string prefix = ".";  // appended step by step: GCC 12 warns falsely (-Wrestrict) on "." + s + "..."
+  prefix += target.filename().string();
+  prefix += ".tmp.";
   const fs::path folder = target.parent_path().empty() ? fs::path(".") : target.parent_path();
   std::error_code ec;
   for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {

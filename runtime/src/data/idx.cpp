@@ -154,6 +154,7 @@ IdxArray read_idx(const fs::path& file) {
   ReadOnlyFile in(file.string(), "");
   bool gzip = false;
   const uint64_t stated = stated_stream_size(in, gzip);
+  const uint64_t compressed_size = in.size();
   const int fd = in.release();
   GzFile f(gzdopen(fd, "rb"));
   if (!f) {
@@ -209,7 +210,11 @@ IdxArray read_idx(const fs::path& file) {
   // grow as data arrives, so that a corrupt header costs no more memory than the file holds.
   const uint64_t total = data_offset + bytes;
   const bool sizes_agree = gzip ? stated == (total & 0xffffffffu) : stated == total;
-  out.values.reserve(static_cast<std::size_t>(sizes_agree ? numel : std::min<uint64_t>(numel, 1u << 20)));
+  // A gzip trailer is four bytes anyone can write: trust it only as far as the compressed size could
+  // really inflate (deflate's limit is about 1032:1), so a forged one cannot make us reserve gigabytes.
+  const uint64_t could_hold = gzip ? compressed_size * 1032 / elem : numel;
+  out.values.reserve(static_cast<std::size_t>(
+      sizes_agree ? std::min(numel, could_hold) : std::min<uint64_t>(numel, 1u << 20)));
 
   constexpr std::size_t kChunk = std::size_t(1) << 20;  // a multiple of every element size
   std::vector<unsigned char> buffer(static_cast<std::size_t>(std::min<uint64_t>(bytes, kChunk)));
