@@ -419,6 +419,8 @@ spam("message-file-missing", ["spam-1/00001.txt"], {}, regex=r"00001\.json: no s
 spam("message-not-json", ["spam-1/00001.txt"], {"spam-1/00001.json": "{\"text\": "}, regex=r"00001\.json: not valid JSON")
 spam("message-invalid-utf8", ["spam-1/00001.txt"], {"spam-1/00001.json": b'{"group": "spam-1", "text": "caf\xe9"}'},
      regex=r"00001\.json: not valid JSON.*(UTF-8|utf-8|invalid)")
+spam("message-number-overflow", ["spam-1/00001.txt"], {"spam-1/00001.json": '{"group": "spam-1", "id": 1e999, "text": "x"}'},
+     regex=r"00001\.json: not valid JSON.*number overflow")
 spam("message-without-text", ["spam-1/00001.txt"], {"spam-1/00001.json": '{"group": "spam-1"}'},
      regex=r"expected an object with string fields \"text\" and \"group\"")
 spam("message-group-unknown", ["x/00001.txt"], {"x/00001.json": msg("eggs-1")},
@@ -446,8 +448,13 @@ case("tokenizer", K + "max-length-0.json", tok(max_length=0), 2, r"max_length mu
 case("tokenizer", K + "max-vocab-negative.json", tok(max_vocab=-5), 2, r"max_vocab must be 0")
 case("tokenizer", K + "lowercase-is-string.json", tok(lowercase="yes"), 2, r"\"lowercase\" must be true or false")
 case("tokenizer", K + "vocab-entry-number.json", tok(vocab=["[PAD]", "[UNK]", "[CLS]", 7]), 2, r"every entry of \"vocab\"")
+# Found by fuzz_tokenizer: nlohmann throws out_of_range, not parse_error, for a number past double's range.
+case("tokenizer", K + "number-overflow-1e999.json", "7e5784t*", 2, r"tokenizer: not valid JSON.*number overflow")
+case("tokenizer", K + "max-length-2to62.json", tok(max_length=1 << 62), 2, r"max_length must be at most 1048576")
 case("tokenizer", K + "invalid-utf8.json", b'{"format": "datamux-word-tokenizer", "vocab": ["caf\xe9"]}', 2, r"not valid JSON")
 L = "labels/"
+case("labels", L + "number-overflow-1e999.json", '{"format": "datamux-labels", "version": 1e999}', 2,
+     r"label set: not valid JSON.*number overflow")
 case("labels", L + "not-json.json", "[", 2, r"label set: not valid JSON")
 case("labels", L + "name-twice.json", json.dumps({"format": "datamux-labels", "version": 1, "names": ["a", "a"]}), 2,
      r"'a' appears twice")

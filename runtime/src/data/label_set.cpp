@@ -105,7 +105,7 @@ LabelSet LabelSet::from_string(std::string_view text) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     throw InputError(std::string("label set: not valid JSON: ") + e.what());
   }
   if (!j.is_object() || !j.contains("format") || j["format"] != kFormat) {

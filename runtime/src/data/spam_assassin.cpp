@@ -20,7 +20,7 @@ json parse_json(const fs::path& file, const std::string& hint) {
   const std::string text = detail::read_text_file(file, hint);
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     fail(file, std::string("not valid JSON: ") + e.what());
   }
 }

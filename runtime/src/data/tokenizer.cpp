@@ -27,6 +27,12 @@ bool is_word(unsigned char c) {
 void check_options(const TokenizerOptions& o) {
   if (o.min_count < 1) throw InputError("tokenizer: min_count must be >= 1, got " + std::to_string(o.min_count));
   if (o.max_length < 1) throw InputError("tokenizer: max_length must be >= 1, got " + std::to_string(o.max_length));
+  // encode(pad = true) allocates max_length ids per text: a saved tokenizer must not be able to ask for
+  // terabytes (a sequence of a million tokens is far beyond any model datamux builds).
+  if (o.max_length > WordTokenizer::kMaxLength) {
+    throw InputError("tokenizer: max_length must be at most " + std::to_string(WordTokenizer::kMaxLength) + ", got " +
+                     std::to_string(o.max_length));
+  }
   if (o.max_vocab < 0 || (o.max_vocab > 0 && o.max_vocab <= WordTokenizer::kNumSpecial)) {
     throw InputError("tokenizer: max_vocab must be 0 (no cap) or more than the 3 special tokens, got " +
                      std::to_string(o.max_vocab));
@@ -182,7 +188,7 @@ WordTokenizer WordTokenizer::from_string(std::string_view text) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     throw InputError(std::string("tokenizer: not valid JSON: ") + e.what());
   }
   if (!j.is_object() || !j.contains("format") || j["format"] != kFormat) {
