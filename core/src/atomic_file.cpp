@@ -1,9 +1,11 @@
 // AtomicFile: temp file in the same folder, fsync, rename, fsync the folder (POSIX).
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <climits>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -26,6 +28,36 @@ std::string temp_name(const fs::path& target) {
       .string();
 }
 
+// Removes temporary files that writers of `target` left behind when they were killed (SIGKILL, power
+// loss: no destructor ran). A temp name carries its writer's pid; the file is stale when no process has
+// that pid any more. A live pid is left alone even if it was reused by an unrelated process: keeping a
+// stale file is harmless, deleting a live writer's file is not.
+void remove_stale_temps(const fs::path& target) {
+  std::string prefix = ".";  // appended step by step: GCC 12 warns falsely (-Wrestrict) on "." + s + "..."
+  prefix += target.filename().string();
+  prefix += ".tmp.";
+  const fs::path folder = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  std::error_code ec;
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string rest = name.substr(prefix.size());  // "<pid>.<counter>"
+    const std::size_t dot = rest.find('.');
+    if (dot == 0 || dot == std::string::npos) continue;
+    if (rest.find_first_not_of("0123456789.") != std::string::npos) continue;
+    long long pid = 0;
+    try {
+      pid = std::stoll(rest.substr(0, dot));
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (pid <= 0 || pid == ::getpid() || pid > INT32_MAX) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to judge)
+    std::error_code rm;
+    fs::remove(it->path(), rm);
+  }
+}
+
 // Makes the rename durable: the new directory entry is on disk once this returns.
 void fsync_folder(const fs::path& folder) {
   const std::string dir = folder.empty() ? std::string(".") : folder.string();
@@ -44,6 +76,7 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
     throw InputError(fmt::format("cannot write '{}': the path names a folder, not a file", path_));
   std::error_code ec;
   if (fs::is_directory(target, ec)) throw InputError(fmt::format("cannot write '{}': it is a folder", path_));
+  remove_stale_temps(target);
   for (int attempt = 0; attempt < 100 && fd_ < 0; ++attempt) {
     temp_ = temp_name(target);
     fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);

@@ -7,10 +7,11 @@
 #include <cstring>
 #include <datamux/core/atomic_file.hpp>
 #include <datamux/core/checkpoint.hpp>
+#include <datamux/core/regular_file.hpp>
 #include <datamux/core/tensor_util.hpp>
 #include <datamux/options.hpp>
 #include <filesystem>
-#include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
@@ -75,6 +76,19 @@ std::string key_list(const std::vector<std::string>& keys) {
   return s;
 }
 
+// A header value or name as shown in a message: a corrupt header can hold megabytes in one value, and
+// a message should stay one readable line.
+std::string shown(std::string text) {
+  constexpr std::size_t kMax = 120;
+  if (text.size() > kMax) {
+    std::size_t cut = kMax;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // keep UTF-8 whole
+    text = text.substr(0, cut) + fmt::format("... ({} bytes)", text.size());
+  }
+  return text;
+}
+std::string shown(const json& j) { return shown(j.dump()); }
+
 // One tensor's entry in the header, validated on its own.
 struct Entry {
   std::string name;
@@ -131,21 +145,14 @@ class Reader {
   }
 
  private:
+  // A FIFO, device or folder is refused by name before anything is read (ReadOnlyFile never blocks).
   void open() {
-    std::error_code ec;
-    const fs::file_status st = fs::status(path_, ec);
-    if (!fs::exists(st)) fail("no such file (check the path)");
-    if (fs::is_directory(st)) fail("is a folder, not a safetensors file");
-    in_.open(path_, std::ios::binary);
-    if (!in_) fail(fmt::format("cannot open it: {}", std::strerror(errno)));
-    file_size_ = static_cast<uint64_t>(fs::file_size(path_, ec));
-    if (ec) fail(fmt::format("cannot read its size: {}", ec.message()));
+    file_ = std::make_unique<ReadOnlyFile>(path_, "checkpoint");  // messages read "checkpoint '<path>': ..."
+    file_size_ = file_->size();
   }
 
   void read_at(uint64_t offset, void* dst, uint64_t bytes, const std::string& what) {
-    in_.seekg(static_cast<std::streamoff>(offset));
-    in_.read(static_cast<char*>(dst), static_cast<std::streamsize>(bytes));
-    if (!in_ || static_cast<uint64_t>(in_.gcount()) != bytes)
+    if (!file_->read_at(offset, dst, bytes))
       fail(fmt::format("cannot read {} ({} bytes at offset {}): the file is truncated or was changed while reading",
                        what, bytes, offset));
   }
@@ -163,10 +170,10 @@ class Reader {
         return true;
       });
     } catch (const json::exception& e) {
-      fail(fmt::format("the header is not valid JSON: {}", e.what()));
+      fail(fmt::format("the header is not valid JSON: {}", shown(std::string(e.what()))));
     }
     if (!h.is_object()) fail(fmt::format("the header is JSON {}, not an object", h.type_name()));
-    if (!duplicate.empty()) fail(fmt::format("the header names '{}' twice", duplicate));
+    if (!duplicate.empty()) fail(fmt::format("the header names '{}' twice", shown(duplicate)));
 
     std::vector<Entry> entries;
     for (auto it = h.begin(); it != h.end(); ++it) {
@@ -175,7 +182,7 @@ class Reader {
           fail(fmt::format("\"{}\" is JSON {}, not an object of strings", kMetadataKey, it->type_name()));
         for (auto m = it->begin(); m != it->end(); ++m) {
           if (!m->is_string())
-            fail(fmt::format("metadata \"{}\" is JSON {}; safetensors metadata values must be strings", m.key(),
+            fail(fmt::format("metadata \"{}\" is JSON {}; safetensors metadata values must be strings", shown(m.key()),
                              m->type_name()));
           metadata.emplace(m.key(), m->get<std::string>());
         }
@@ -189,7 +196,7 @@ class Reader {
   Entry parse_entry(const std::string& name, const json& j) const {
     Entry e;
     e.name = name;
-    const auto bad = [&](const std::string& what) { fail(fmt::format("tensor '{}': {}", name, what)); };
+    const auto bad = [&](const std::string& what) { fail(fmt::format("tensor '{}': {}", shown(name), what)); };
     if (!j.is_object()) bad(fmt::format("entry is JSON {}, not an object", j.type_name()));
     for (const char* key : {"dtype", "shape", "data_offsets"})
       if (!j.contains(key)) bad(fmt::format("\"{}\" is missing", key));
@@ -197,22 +204,27 @@ class Reader {
     if (!dt.is_string()) bad(fmt::format("\"dtype\" is JSON {}, not a string", dt.type_name()));
     if (!parse_dtype(dt.get<std::string>(), e.dtype))
       bad(fmt::format("dtype \"{}\" is not supported (datamux reads F32, I32 and BF16; convert the tensor first)",
-                      dt.get<std::string>()));
+                      shown(dt.get<std::string>())));
     const json& sh = j["shape"];
     if (!sh.is_array()) bad(fmt::format("\"shape\" is JSON {}, not an array", sh.type_name()));
     uint64_t numel = 1;
     bool overflow = false;
+    // A tensor with a zero in its shape has no bytes, so the offsets check below cannot bound its other
+    // sizes; their product (zeros skipped) must still fit in int64 or strides overflow.
+    uint64_t nonzero = 1;
     for (const json& d : sh) {
       if (!d.is_number_unsigned())
-        bad(fmt::format("\"shape\" {} holds {}, not a non-negative integer", sh.dump(), d.dump()));
+        bad(fmt::format("\"shape\" {} holds {}, not a non-negative integer", shown(sh), shown(d)));
       const uint64_t v = d.get<uint64_t>();
       if (v > static_cast<uint64_t>(INT64_MAX)) overflow = true;
       e.shape.push_back(static_cast<int64_t>(v));
       overflow = overflow || __builtin_mul_overflow(numel, v, &numel);
+      if (v > 0 && (__builtin_mul_overflow(nonzero, v, &nonzero) || nonzero > static_cast<uint64_t>(INT64_MAX)))
+        bad(fmt::format("\"shape\" {} has more than 2^63 elements: a corrupt header", shown(sh)));
     }
     const json& off = j["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
-      bad(fmt::format("\"data_offsets\" is {}, not [begin, end] with non-negative integers", off.dump()));
+      bad(fmt::format("\"data_offsets\" is {}, not [begin, end] with non-negative integers", shown(off)));
     e.begin = off[0].get<uint64_t>();
     e.end = off[1].get<uint64_t>();
     if (e.end < e.begin) bad(fmt::format("data_offsets [{}, {}] end before they begin", e.begin, e.end));
@@ -225,7 +237,7 @@ class Reader {
     if (overflow || __builtin_mul_overflow(numel, static_cast<uint64_t>(dtype_size(e.dtype)), &expected) ||
         expected != e.end - e.begin)
       bad(fmt::format("data_offsets [{}, {}] hold {} bytes but {} {} needs {}", e.begin, e.end, e.end - e.begin,
-                      dt.get<std::string>(), sh.dump(),
+                      dt.get<std::string>(), shown(sh),
                       overflow ? std::string("more than 2^64") : std::to_string(expected)));
     return e;
   }
@@ -241,11 +253,11 @@ class Reader {
     const Entry* prev = nullptr;
     for (const Entry* e : order) {
       if (e->begin < covered)
-        fail(fmt::format("tensors '{}' [{}, {}] and '{}' [{}, {}] overlap", prev->name, prev->begin, prev->end, e->name,
+        fail(fmt::format("tensors '{}' [{}, {}] and '{}' [{}, {}] overlap", shown(prev->name), prev->begin, prev->end, shown(e->name),
                          e->begin, e->end));
       if (e->begin > covered)
         fail(fmt::format("bytes [{}, {}) of the data belong to no tensor (before '{}'): the header is wrong", covered,
-                         e->begin, e->name));
+                         e->begin, shown(e->name)));
       covered = e->end;
       prev = e;
     }
@@ -255,7 +267,7 @@ class Reader {
   }
 
   std::string path_;
-  std::ifstream in_;
+  std::unique_ptr<ReadOnlyFile> file_;
   uint64_t file_size_ = 0;
   uint64_t data_start_ = 0;
   uint64_t data_size_ = 0;

@@ -141,6 +141,7 @@ std::unique_ptr<Task> make_image_task(const PipelineConfig& c) {
   const std::string dir = c.task.get_string("data_dir");
   data::ImageSet train = data::load_fashion_mnist("train", dir);
   data::ImageSet test = data::load_fashion_mnist("test", dir);
+  data::check_same_image_size(train, test);  // rows are gathered with the training row size
   const uint64_t seed = static_cast<uint64_t>(c.model.get_int("seed"));
   Rows rows;
   rows.width = train.rows * train.cols;
@@ -235,6 +236,7 @@ std::unique_ptr<Task> make_text_task(const PipelineConfig& c) {
     source = train_file;
     if (!test_file.empty()) {
       data::TextDataset t = data::read_delimited(test_file, o);
+      data::require_known_labels(t, test_file, all.labels);  // docs/data.md: classes come from training
       n_test = t.size();
       all.texts.insert(all.texts.end(), t.texts.begin(), t.texts.end());
       all.labels.insert(all.labels.end(), t.labels.begin(), t.labels.end());
@@ -248,7 +250,9 @@ std::unique_ptr<Task> make_text_task(const PipelineConfig& c) {
   const int64_t L = c.task.get_int("length");
   if (L < 2) throw InputError("[task] length must be at least 2 for text classification ([CLS] + one word)");
   data::WordTokenizer tok = data::WordTokenizer::build(pick(all.texts, split.train), tokenizer_options(c, L - 1));
-  data::LabelSet labels = data::LabelSet::build(all.labels);
+  // From the training file only (a test file's labels were checked against it above).
+  data::LabelSet labels = data::LabelSet::build(
+      std::vector<std::string>(all.labels.begin(), all.labels.begin() + static_cast<std::ptrdiff_t>(n_train)));
   Rows rows;
   rows.width = L;
   rows.ids.assign(static_cast<std::size_t>(all.size() * L), kPadId);
@@ -274,6 +278,7 @@ std::unique_ptr<Task> make_tagging_task(const PipelineConfig& c) {
     source = train_file;
     if (!test_file.empty()) {
       data::TaggingDataset t = data::read_conll(test_file);
+      data::require_known_tags(t, test_file, all.tags);  // docs/data.md: tags come from training
       n_test = t.size();
       all.words.insert(all.words.end(), t.words.begin(), t.words.end());
       all.tags.insert(all.tags.end(), t.tags.begin(), t.tags.end());
@@ -293,7 +298,8 @@ std::unique_ptr<Task> make_tagging_task(const PipelineConfig& c) {
   std::vector<std::vector<std::string>> train_words;
   for (int64_t i : split.train) train_words.push_back(all.words[static_cast<std::size_t>(i)]);
   data::WordTokenizer tok = data::WordTokenizer::build_from_words(train_words, tokenizer_options(c, L));
-  data::LabelSet tags = data::LabelSet::build(all.tags);
+  data::LabelSet tags = data::LabelSet::build(std::vector<std::vector<std::string>>(
+      all.tags.begin(), all.tags.begin() + static_cast<std::ptrdiff_t>(n_train)));
   Rows rows;
   rows.width = L;
   rows.target_width = L;

@@ -226,7 +226,7 @@ TEST_F(Checkpoint, EachBrokenFileIsAnInputErrorSayingWhatIsWrong) {
        "not a non-negative integer"},
       {"shape_overflows",
        file_bytes(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", two),
-       "more than 2^64"},
+       "more than 2^63"},
       {"missing_offsets", file_bytes(R"({"a":{"dtype":"F32","shape":[2]}})", two), "\"data_offsets\" is missing"},
       {"bad_offsets", file_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}})", two), "not [begin, end]"},
       {"entry_not_object", file_bytes(R"({"a":"F32"})", ""), "not an object"},

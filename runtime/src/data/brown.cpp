@@ -3,6 +3,7 @@
 
 #include <datamux/runtime/data/locate.hpp>
 #include <datamux/runtime/data/read_util.hpp>
+#include <datamux/runtime/data/utf8.hpp>
 
 #include <algorithm>
 #include <set>
@@ -34,6 +35,7 @@ TaggingDataset TaggingDataset::subset(const std::vector<int64_t>& indices) const
     detail::check_index(i, size(), "TaggingDataset::subset");
     out.words.push_back(words[i]);
     out.tags.push_back(tags[i]);
+    if (!lines.empty()) out.lines.push_back(lines[i]);
   }
   return out;
 }
@@ -71,7 +73,8 @@ TaggingDataset load_brown(const fs::path& package_dir_arg, const BrownOptions& o
   TaggingDataset out;
   for (const std::string& name : files) {
     const fs::path file = dir / name;
-    const std::string text = detail::read_text_file(file, hint);
+    std::size_t bom = 0;
+    const std::string text = detail::read_text_file(file, hint, &bom);
     detail::for_each_line(text, [&](int64_t number, std::string_view line) {
       std::vector<std::string_view> tokens = detail::split_whitespace(line);
       if (tokens.empty()) return;
@@ -86,12 +89,16 @@ TaggingDataset load_brown(const fs::path& package_dir_arg, const BrownOptions& o
         if (slash == 0 || slash + 1 == token.size()) {
           fail_at(file, number, "token '" + std::string(token) + "' has an empty word or tag");
         }
-        words.emplace_back(token.substr(0, slash));
-        std::string tag(token.substr(slash + 1));
+        const std::string_view tag_text = token.substr(slash + 1);
+        detail::require_utf8(file, number, bom + static_cast<uint64_t>(tag_text.data() - text.data()), tag_text,
+                             "the tag of token '" + repair_utf8(token) + "'");
+        words.push_back(repair_utf8(token.substr(0, slash)));
+        std::string tag(tag_text);
         tags.push_back(options.simplify_tags ? simplify(std::move(tag)) : std::move(tag));
       }
       out.words.push_back(std::move(words));
       out.tags.push_back(std::move(tags));
+      out.lines.push_back(number);
     });
   }
   return out;

@@ -2,8 +2,10 @@
 #include <datamux/runtime/data/tagging.hpp>
 
 #include <datamux/runtime/data/read_util.hpp>
+#include <datamux/runtime/data/utf8.hpp>
 
 #include <algorithm>
+#include <set>
 
 namespace datamux::data {
 
@@ -44,16 +46,19 @@ std::string describe_column(int column) {
 }  // namespace
 
 TaggingDataset read_conll(const fs::path& file, const ConllOptions& options) {
-  const std::string text = detail::read_text_file(file, detail::kUserFileHint);
+  std::size_t bom = 0;
+  const std::string text = detail::read_text_file(file, detail::kUserFileHint, &bom);
   const std::size_t needed = static_cast<std::size_t>(
       std::max(options.word_column < 0 ? -options.word_column : options.word_column + 1,
                options.tag_column < 0 ? -options.tag_column : options.tag_column + 1));
   TaggingDataset out;
   std::vector<std::string> words, tags;
+  int64_t first_line = 0;
   auto finish_sentence = [&] {
     if (words.empty()) return;
     out.words.push_back(std::move(words));
     out.tags.push_back(std::move(tags));
+    out.lines.push_back(first_line);
     words.clear();
     tags.clear();
   };
@@ -81,12 +86,41 @@ TaggingDataset read_conll(const fs::path& file, const ConllOptions& options) {
     }
     if (columns[w].empty()) fail_at(file, number, "empty word in " + describe_column(options.word_column));
     if (columns[t].empty()) fail_at(file, number, "empty tag in " + describe_column(options.tag_column));
-    words.emplace_back(columns[w]);
+    const uint64_t tag_offset = bom + static_cast<uint64_t>(columns[t].data() - text.data());
+    detail::require_utf8(file, number, tag_offset, columns[t], "the tag (" + describe_column(options.tag_column) + ")");
+    if (words.empty()) first_line = number;
+    words.push_back(repair_utf8(columns[w]));
     tags.emplace_back(columns[t]);
   });
   finish_sentence();
   if (out.words.empty()) detail::fail(file, "no sentences: expected lines of word and tag columns");
   return out;
+}
+
+void require_known_tags(const TaggingDataset& test, const fs::path& test_file,
+                        const std::vector<std::vector<std::string>>& train_tags) {
+  std::set<std::string> known;
+  for (const auto& sentence : train_tags) known.insert(sentence.begin(), sentence.end());
+  for (std::size_t s = 0; s < test.tags.size(); ++s) {
+    for (std::size_t k = 0; k < test.tags[s].size(); ++k) {
+      if (known.count(test.tags[s][k])) continue;
+      std::string names;
+      std::size_t shown = 0;
+      for (const std::string& n : known) {
+        if (shown++ == 20) {
+          names += ", ...";
+          break;
+        }
+        names += (names.empty() ? "" : ", ") + n;
+      }
+      const int64_t line = s < test.lines.size() ? test.lines[s] : static_cast<int64_t>(s) + 1;
+      fail_at(test_file, line,
+              "tag '" + test.tags[s][k] + "' (token " + std::to_string(k + 1) + " of the sentence starting here, word '" +
+                  test.words[s][k] + "') is not one of the " + std::to_string(known.size()) +
+                  " tags of the training file (" + names +
+                  "); a tag must appear in training to be learned: fix it or add training sentences with it");
+    }
+  }
 }
 
 }  // namespace datamux::data

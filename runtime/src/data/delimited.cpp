@@ -2,8 +2,10 @@
 #include <datamux/runtime/data/text.hpp>
 
 #include <datamux/runtime/data/read_util.hpp>
+#include <datamux/runtime/data/utf8.hpp>
 
 #include <charconv>
+#include <set>
 #include <stdexcept>
 
 namespace datamux::data {
@@ -16,6 +18,7 @@ namespace {
 struct Record {
   int64_t line = 0;  // where the record starts
   std::vector<std::string> fields;
+  std::vector<std::size_t> offsets;  // where each field's text starts in the (BOM-less) text
 };
 
 // Splits `text` into records, tracking physical line numbers (a quoted field may span lines).
@@ -29,6 +32,7 @@ class RecordReader {
     while (pos_ < text_.size()) {
       record.line = line_;
       record.fields.clear();
+      record.offsets.clear();
       if (at_line_end()) {  // blank line
         skip_line_end();
         continue;
@@ -52,6 +56,9 @@ class RecordReader {
     std::string field;
     while (true) {
       field.clear();
+      // Exact for unquoted fields; for quoted ones it is the byte after the opening quote (a "" pair
+      // before a bad byte shifts the reported offset by one per pair).
+      record.offsets.push_back(pos_ + (quoting_ && pos_ < text_.size() && text_[pos_] == '"' ? 1 : 0));
       if (quoting_ && pos_ < text_.size() && text_[pos_] == '"') {
         read_quoted(field, record);
       } else {
@@ -148,12 +155,35 @@ TextDataset TextDataset::subset(const std::vector<int64_t>& indices) const {
     out.texts.push_back(texts[i]);
     if (!text_pairs.empty()) out.text_pairs.push_back(text_pairs[i]);
     out.labels.push_back(labels[i]);
+    if (!lines.empty()) out.lines.push_back(lines[i]);
   }
   return out;
 }
 
+void require_known_labels(const TextDataset& test, const fs::path& test_file, const std::vector<std::string>& train) {
+  const std::set<std::string> known(train.begin(), train.end());
+  for (std::size_t i = 0; i < test.labels.size(); ++i) {
+    if (known.count(test.labels[i])) continue;
+    std::string names;
+    std::size_t shown = 0;
+    for (const std::string& n : known) {
+      if (shown++ == 20) {
+        names += ", ...";
+        break;
+      }
+      names += (names.empty() ? "" : ", ") + n;
+    }
+    const int64_t line = i < test.lines.size() ? test.lines[i] : static_cast<int64_t>(i) + 1;
+    fail_at(test_file, line,
+            "label '" + test.labels[i] + "' is not one of the " + std::to_string(known.size()) +
+                " labels of the training file (" + names +
+                "); a class must appear in training to be learned: fix the label or add training examples of it");
+  }
+}
+
 TextDataset read_delimited(const fs::path& file, const DelimitedOptions& options) {
-  const std::string text = detail::read_text_file(file, detail::kUserFileHint);
+  std::size_t bom = 0;
+  const std::string text = detail::read_text_file(file, detail::kUserFileHint, &bom);
   char delimiter = options.delimiter;
   if (delimiter == '\0') delimiter = file.extension() == ".csv" ? ',' : '\t';
   if (delimiter == '"' || delimiter == '\n' || delimiter == '\r') {
@@ -181,9 +211,12 @@ TextDataset read_delimited(const fs::path& file, const DelimitedOptions& options
                   " (a stray delimiter or quote?)");
     }
     if (record.fields[label_col].empty()) fail_at(file, record.line, "empty label");
-    out.texts.push_back(record.fields[text_col]);
-    if (pair) out.text_pairs.push_back(record.fields[pair_col]);
+    detail::require_utf8(file, record.line, bom + record.offsets[label_col], record.fields[label_col],
+                         "the label (column '" + options.label_column + "')");
+    out.texts.push_back(repair_utf8(record.fields[text_col]));
+    if (pair) out.text_pairs.push_back(repair_utf8(record.fields[pair_col]));
     out.labels.push_back(std::move(record.fields[label_col]));
+    out.lines.push_back(record.line);
   }
   if (out.texts.empty()) fail_at(file, first.line, "no data rows after the header");
   return out;

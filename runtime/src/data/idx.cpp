@@ -4,12 +4,13 @@
 #include <datamux/runtime/data/locate.hpp>
 #include <datamux/runtime/data/read_util.hpp>
 
+#include <datamux/core/regular_file.hpp>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <stdexcept>
 
@@ -75,20 +76,22 @@ std::size_t read_some(gzFile f, const fs::path& file, uint64_t offset, void* dst
 // The size of the decompressed stream as the file itself tells it: a plain file's size, or a gzip
 // file's trailer (ISIZE, the size modulo 2^32). Used only to decide whether to allocate the whole
 // output at once; the reads below check the real size.
-uint64_t stated_stream_size(const fs::path& file, bool& gzip) {
-  std::ifstream in(file, std::ios::binary);
+uint64_t stated_stream_size(const ReadOnlyFile& in, bool& gzip) {
   unsigned char head[2] = {0, 0};
-  in.read(reinterpret_cast<char*>(head), 2);
-  gzip = in.gcount() == 2 && head[0] == 0x1f && head[1] == 0x8b;
-  std::error_code ec;
-  const uint64_t size = fs::file_size(file, ec);
-  if (ec) return 0;
+  gzip = in.size() >= 2 && in.read_at(0, head, 2) && head[0] == 0x1f && head[1] == 0x8b;
+  const uint64_t size = in.size();
   if (!gzip) return size;
   if (size < 18) return 0;
   unsigned char tail[4];
-  in.seekg(static_cast<std::streamoff>(size - 4));
-  if (!in.read(reinterpret_cast<char*>(tail), 4)) return 0;
+  if (!in.read_at(size - 4, tail, 4)) return 0;
   return uint64_t(tail[0]) | (uint64_t(tail[1]) << 8) | (uint64_t(tail[2]) << 16) | (uint64_t(tail[3]) << 24);
+}
+
+// Physical memory in bytes, or 0 when the system does not say.
+uint64_t physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
 }
 
 uint32_t big_endian_u32(const unsigned char* p) {
@@ -146,8 +149,18 @@ const char* idx_type_name(IdxType t) {
 
 IdxArray read_idx(const fs::path& file) {
   detail::require_file(file, detail::kUserFileHint);
-  GzFile f(gzopen(file.c_str(), "rb"));
-  if (!f) fail(file, "cannot be opened for reading");
+  // Opened once, checked to be a regular file on the descriptor (a FIFO would block gzopen forever),
+  // then handed to zlib, which reads gzip and plain files alike.
+  ReadOnlyFile in(file.string(), "");
+  bool gzip = false;
+  const uint64_t stated = stated_stream_size(in, gzip);
+  const uint64_t compressed_size = in.size();
+  const int fd = in.release();
+  GzFile f(gzdopen(fd, "rb"));
+  if (!f) {
+    ::close(fd);
+    fail(file, "cannot be opened for reading (out of memory?)");
+  }
   gzbuffer(f.get(), 1 << 18);
 
   unsigned char magic[4];
@@ -175,22 +188,33 @@ IdxArray read_idx(const fs::path& file) {
   for (int d = 0; d < rank; ++d) {
     uint64_t size = big_endian_u32(&header[4 * d]);
     out.dims.push_back(static_cast<int64_t>(size));
-    numel *= size;
-    if (numel * elem > kMaxBytes) {
+    // Checked by division before multiplying: numel * size * elem could wrap past 2^64 and look small.
+    if (size != 0 && numel > kMaxBytes / elem / size) {
       fail(file, "byte " + std::to_string(4 + 4 * d) + ": dimension sizes declare more than 2^40 bytes of data: "
                      "a corrupt header");
     }
+    numel *= size;
   }
   const uint64_t data_offset = 4 + header.size();
   const uint64_t bytes = numel * elem;
+  // Values are held as floats: refuse up front what cannot fit in this machine's memory (a small gzip
+  // file can declare, and even inflate to, far more than that), instead of an out-of-memory kill later.
+  const uint64_t memory = physical_memory_bytes();
+  if (memory > 0 && numel > memory / sizeof(float)) {
+    fail(file, "byte 4: the header declares " + std::to_string(numel) + " values (" +
+                   std::to_string(numel * sizeof(float) >> 20) + " MiB as floats), more than this machine's " +
+                   std::to_string(memory >> 20) + " MiB of memory: a corrupt header, or a file too large to load");
+  }
 
   // Allocate everything up front only when the file's own size agrees with the header; otherwise
   // grow as data arrives, so that a corrupt header costs no more memory than the file holds.
-  bool gzip = false;
-  const uint64_t stated = stated_stream_size(file, gzip);
   const uint64_t total = data_offset + bytes;
   const bool sizes_agree = gzip ? stated == (total & 0xffffffffu) : stated == total;
-  out.values.reserve(static_cast<std::size_t>(sizes_agree ? numel : std::min<uint64_t>(numel, 1u << 20)));
+  // A gzip trailer is four bytes anyone can write: trust it only as far as the compressed size could
+  // really inflate (deflate's limit is about 1032:1), so a forged one cannot make us reserve gigabytes.
+  const uint64_t could_hold = gzip ? compressed_size * 1032 / elem : numel;
+  out.values.reserve(static_cast<std::size_t>(
+      sizes_agree ? std::min(numel, could_hold) : std::min<uint64_t>(numel, 1u << 20)));
 
   constexpr std::size_t kChunk = std::size_t(1) << 20;  // a multiple of every element size
   std::vector<unsigned char> buffer(static_cast<std::size_t>(std::min<uint64_t>(bytes, kChunk)));
@@ -219,6 +243,8 @@ IdxArray read_idx(const fs::path& file) {
 ImageSet ImageSet::subset(const std::vector<int64_t>& indices) const {
   const int64_t pixels_per = rows * cols;
   ImageSet out;
+  out.images_file = images_file;
+  out.labels_file = labels_file;
   out.rows = rows;
   out.cols = cols;
   out.pixels.resize(indices.size() * static_cast<std::size_t>(pixels_per));
@@ -232,7 +258,7 @@ ImageSet ImageSet::subset(const std::vector<int64_t>& indices) const {
   return out;
 }
 
-ImageSet read_idx_images(const fs::path& images_file, const fs::path& labels_file) {
+ImageSet read_idx_images(const fs::path& images_file, const fs::path& labels_file, int64_t num_classes) {
   IdxArray images = read_idx(images_file);
   if (images.dims.size() != 3) {
     fail(images_file, "an images file has 3 dimensions (count, rows, cols), this one has " +
@@ -240,6 +266,12 @@ ImageSet read_idx_images(const fs::path& images_file, const fs::path& labels_fil
   }
   if (images.type != IdxType::u8) {
     fail(images_file, std::string("image pixels must be u8, this file holds ") + idx_type_name(images.type));
+  }
+  // An empty set or a 0-pixel image would reach the model as a zero-sized input.
+  if (images.dims[0] == 0 || images.dims[1] == 0 || images.dims[2] == 0) {
+    fail(images_file, "byte 8: the header declares " + std::to_string(images.dims[0]) + " images of " +
+                          std::to_string(images.dims[1]) + "x" + std::to_string(images.dims[2]) +
+                          " pixels: an images file needs at least one image of at least 1x1");
   }
   IdxArray labels = read_idx(labels_file);
   if (labels.dims.size() != 1) {
@@ -253,17 +285,38 @@ ImageSet read_idx_images(const fs::path& images_file, const fs::path& labels_fil
                      images_file.string() + " has " + std::to_string(images.dims[0]) + " images");
   }
   ImageSet out;
+  out.images_file = images_file;
+  out.labels_file = labels_file;
   out.rows = images.dims[1];
   out.cols = images.dims[2];
   out.pixels = std::move(images.values);
   for (float& p : out.pixels) p *= 1.f / 255.f;
   out.labels.reserve(labels.values.size());
+  // Checked as floats, before any conversion: 2^31-1 as an i32 label becomes 2147483648.f, which does
+  // not fit int32_t (the old cast wrapped it negative and the loss indexed out of bounds).
+  const double limit = num_classes > 0 ? static_cast<double>(num_classes) : 2147483647.0;
+  const std::size_t elem = labels.type == IdxType::i16 ? 2 : labels.type == IdxType::i32 ? 4 : 1;
   for (std::size_t i = 0; i < labels.values.size(); ++i) {
-    const float v = labels.values[i];
-    if (v < 0) fail(labels_file, "label " + std::to_string(i) + " is negative (" + std::to_string(int64_t(v)) + ")");
+    const double v = labels.values[i];
+    if (v < 0 || v >= limit) {
+      const std::string value = labels.type == IdxType::i32 && v >= 16777216.0 ? "about " + std::to_string(int64_t(v))
+                                                                                : std::to_string(int64_t(v));
+      fail(labels_file, "byte " + std::to_string(8 + i * elem) + ": label " + std::to_string(i) + " is " + value +
+                            (num_classes > 0 ? ", outside the classes 0.." + std::to_string(num_classes - 1)
+                                             : std::string(v < 0 ? ", negative" : ", too large for a class id")) +
+                            " (a corrupt labels file, or one for another data set)");
+    }
     out.labels.push_back(static_cast<int32_t>(v));
   }
   return out;
+}
+
+void check_same_image_size(const ImageSet& train, const ImageSet& test) {
+  if (train.rows == test.rows && train.cols == test.cols) return;
+  throw InputError(test.images_file.string() + ": the test images are " + std::to_string(test.rows) + "x" +
+                   std::to_string(test.cols) + " pixels but the training images (" + train.images_file.string() +
+                   ") are " + std::to_string(train.rows) + "x" + std::to_string(train.cols) +
+                   ": both splits must have the same image size (were files from different data sets mixed?)");
 }
 
 ImageSet load_fashion_mnist(std::string_view split, const fs::path& dir_arg) {
@@ -280,14 +333,7 @@ ImageSet load_fashion_mnist(std::string_view split, const fs::path& dir_arg) {
   const fs::path labels = dir / (prefix + "-labels-idx1-ubyte.gz");
   detail::require_file(images, fashion_mnist_hint());
   detail::require_file(labels, fashion_mnist_hint());
-  ImageSet out = read_idx_images(images, labels);
-  for (std::size_t i = 0; i < out.labels.size(); ++i) {
-    if (out.labels[i] > 9) {
-      fail(labels, "label " + std::to_string(i) + " is " + std::to_string(out.labels[i]) +
-                       ", Fashion-MNIST has classes 0..9");
-    }
-  }
-  return out;
+  return read_idx_images(images, labels, static_cast<int64_t>(fashion_mnist_class_names().size()));
 }
 
 }  // namespace datamux::data

@@ -2,6 +2,7 @@
 #include <datamux/runtime/data/label_set.hpp>
 
 #include <datamux/error.hpp>
+#include <datamux/runtime/data/utf8.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -45,6 +46,12 @@ LabelSet from_distinct(const std::set<std::string>& distinct) {
 LabelSet::LabelSet(std::vector<std::string> names) : names_(std::move(names)) {
   for (std::size_t i = 0; i < names_.size(); ++i) {
     if (names_[i].empty()) throw InputError("label set: label " + std::to_string(i) + " is empty");
+    // Saved as JSON with the checkpoint, which needs UTF-8; readers reject such labels with the file
+    // and line first, this is the backstop for labels from elsewhere.
+    if (first_invalid_utf8(names_[i]) != std::string_view::npos) {
+      throw InputError("label set: label " + std::to_string(i) + " ('" + repair_utf8(names_[i]) +
+                       "') is not valid UTF-8");
+    }
     if (!ids_.emplace(names_[i], static_cast<int32_t>(i)).second) {
       throw InputError("label set: '" + names_[i] + "' appears twice");
     }

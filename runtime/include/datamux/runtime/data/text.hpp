@@ -20,6 +20,7 @@ struct TextDataset {
   std::vector<std::string> texts;
   std::vector<std::string> text_pairs;  // second sentence (e.g. MNLI hypothesis); empty when none
   std::vector<std::string> labels;
+  std::vector<int64_t> lines;  // the line each example starts on in its file (empty for SpamAssassin)
   int64_t size() const { return static_cast<int64_t>(texts.size()); }
   /// The examples at `indices`, in that order (throws std::out_of_range for an index outside [0, size)).
   TextDataset subset(const std::vector<int64_t>& indices) const;
@@ -39,10 +40,18 @@ struct DelimitedOptions {
   bool quoting = true;
 };
 
-/// Reads every row. Throws InputError naming the file and line: no such file, a named column the
-/// header lacks (listing the columns it has), a row with a different number of fields than the
-/// header, an unterminated quoted field, text after a closing quote, an empty label.
+/// Reads every row. Texts are decoded as UTF-8 with invalid bytes replaced by U+FFFD. Throws InputError
+/// naming the file and line: no such file (or a FIFO, device or folder), a named column the header lacks
+/// (listing the columns it has), a row with a different number of fields than the header, an
+/// unterminated quoted field, text after a closing quote, an empty label, a label that is not valid
+/// UTF-8 (with the byte offset).
 TextDataset read_delimited(const std::filesystem::path& file, const DelimitedOptions& options = {});
+
+/// Every label of `test` must be one of `train_labels` (the training file's): a class the model never
+/// saw in training cannot be learned, and its id would be past the classifier's outputs. Throws
+/// InputError "<test_file>:<line>: label 'x' is not one of the N labels of the training file (...)".
+void require_known_labels(const TextDataset& test, const std::filesystem::path& test_file,
+                          const std::vector<std::string>& train_labels);
 
 struct SpamAssassinOptions {
   /// Keep only the message body (drop the header lines up to the first blank line). The headers

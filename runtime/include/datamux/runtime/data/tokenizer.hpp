@@ -34,8 +34,9 @@ class WordTokenizer {
   static constexpr int32_t kUnk = 1;
   static constexpr int32_t kCls = 2;
   static constexpr int32_t kNumSpecial = 3;
+  static constexpr int64_t kMaxLength = int64_t(1) << 20;  // bound on max_length (ids per text)
 
-  /// Throws InputError for min_count < 1, max_length < 1, or 0 < max_vocab <= 3.
+  /// Throws InputError for min_count < 1, max_length outside [1, kMaxLength], or 0 < max_vocab <= 3.
   static WordTokenizer build(const std::vector<std::string>& texts, const TokenizerOptions& options = {});
   static WordTokenizer build_from_words(const std::vector<std::vector<std::string>>& sentences,
                                         const TokenizerOptions& options = {});
