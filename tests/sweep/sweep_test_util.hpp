@@ -12,18 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "../pipeline/run_test_util.hpp"
+
 namespace datamux::testing {
 
 inline std::string sweep_fixture(const std::string& name) { return std::string(DATAMUX_SOURCE_DIR) + "/tests/sweep/data/" + name; }
 inline std::string datamux_exe() { return std::string(DATAMUX_BINARY_DIR) + "/bin/datamux"; }
 
-inline std::filesystem::path sweep_scratch(const std::string& name) {
-  namespace fs = std::filesystem;
-  fs::path d = fs::temp_directory_path() / ("datamux-sweep-test-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+inline std::filesystem::path sweep_scratch(const std::string& name) { return scratch_dir("sweep-" + name); }
 
 inline std::string read_text(const std::filesystem::path& p) {
   std::ifstream in(p);

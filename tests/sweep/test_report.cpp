@@ -69,7 +69,8 @@ TEST(SweepReport, CollectsFinishedRunsGroupedBySweptKeys) {
   auto mult = throughput_multiplier(r);
   EXPECT_NEAR(mult["mux=gaussian"][4].mean, 3.0, 1e-12);
   EXPECT_NEAR(mult["mux=hadamard"][4].mean, 2.0, 1e-12);
-  auto per = per_index_accuracy(r);
+  EXPECT_EQ(per_index_n(r), 4);  // some group keeps >= 50% at N = 4
+  auto per = per_index_accuracy(r, 4);
   ASSERT_EQ(per["mux=hadamard"].size(), 4u);
   EXPECT_NEAR(per["mux=hadamard"][3], 0.67, 1e-12);
 }
@@ -117,8 +118,8 @@ TEST(SweepReport, HtmlIsSelfContainedWithOneSvgPerChartAndOneSeriesPerGroup) {
   EXPECT_EQ(count(html, "<svg"), 4);
   EXPECT_EQ(count(html, "</svg>"), 4);
   // accuracy, multiplier (+ the ideal line), per-index, trade-off: 2 groups each.
-  EXPECT_EQ(count(html, "<g class=\"series\" data-name=\"mux=gaussian\">"), 3);
-  EXPECT_EQ(count(html, "<g class=\"series\" data-name=\"mux=gaussian (N=4)\">"), 1);
+  EXPECT_EQ(count(html, "<g class=\"series\" data-name=\"mux=gaussian\">"), 4);
+  EXPECT_THAT(html, HasSubstr("Accuracy per instance index at N = 4"));
   EXPECT_EQ(count(html, "data-name=\"ideal (= N / smallest N)\""), 1);
   EXPECT_EQ(count(html, "<g class=\"legend\">"), 4 * 2 + 1);
   EXPECT_THAT(html, HasSubstr("Accuracy vs N"));
@@ -143,4 +144,13 @@ TEST(SvgChart, DrawsAxesLabelsLegendAndEscapesText) {
   EXPECT_THAT(svg, HasSubstr("<polyline"));
   EXPECT_EQ(count(svg, "<circle"), 2);
   EXPECT_THAT(svg, HasSubstr(">accuracy</text>"));
+}
+
+TEST(SweepReport, TiesAndLoneGroupsAreNotMarkedBest) {
+  Table t{{"a", {{1, {1.0, 0, 1}}, {2, {0.9, 0, 1}}}}, {"b", {{1, {1.0, 0, 1}}, {2, {0.8, 0, 1}}, {4, {0.5, 0, 1}}}}};
+  auto best = best_per_n(t);
+  EXPECT_FALSE(best.count(1)) << "every group ties at N=1";
+  EXPECT_EQ(best.at(2), 0.9);
+  EXPECT_FALSE(best.count(4)) << "only one group has N=4";
+  EXPECT_EQ(best_per_n(t, false).at(2), 0.8);
 }

@@ -118,6 +118,14 @@ TEST(SweepCli, RunsEveryRunOnceThenSkipsThemAndReports) {
   EXPECT_THAT(again.output, HasSubstr("0 done, 4 skipped"));
   EXPECT_TRUE(started(again.output).empty());
 
+  // Edited settings do not pass silently for the old results.
+  const std::string edited = (scratch / "edited.toml").string();
+  fs::copy_file(sweep_fixture("tiny.toml"), scratch / "tiny.toml");
+  std::ofstream(edited) << read_text(sweep_fixture("small.toml")) << "\n[set]\n\"train.steps\" = 4\n";
+  auto stale = run_datamux({"sweep", edited, "--out", out.string()}, scratch);
+  EXPECT_EQ(stale.code, 0) << stale.output;
+  EXPECT_EQ(count_lines(stale.output, "WARNING: it ran with other settings"), 4) << stale.output;
+
   auto rep = run_datamux({"report", out.string()}, scratch);
   ASSERT_EQ(rep.code, 0) << rep.output;
   auto rows = csv_runs(out / "results.csv");

@@ -30,17 +30,18 @@ std::string load_error(const std::string& fixture) {
   return "no error";
 }
 
-// A sweep file written on the fly, next to the fixtures' tiny.toml so `base` resolves.
+// A sweep file written on the fly into a scratch folder holding a copy of tiny.toml, so `base` resolves.
 struct TempSweep {
   std::string path;
   explicit TempSweep(const std::string& text) {
-    path = sweep_fixture("tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++) + ".toml");
+    static const std::filesystem::path dir = [] {
+      auto d = datamux::testing::sweep_scratch("grid");
+      std::filesystem::copy_file(sweep_fixture("tiny.toml"), d / "tiny.toml");
+      return d;
+    }();
+    static int counter = 0;
+    path = (dir / ("sweep-" + std::to_string(counter++) + ".toml")).string();
     std::ofstream(path) << text;
-  }
-  ~TempSweep() { std::filesystem::remove(path); }
-  static int& counter() {
-    static int c = 0;
-    return c;
   }
 };
 

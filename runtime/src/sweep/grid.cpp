@@ -9,13 +9,12 @@
 #include <map>
 
 namespace datamux::runtime::sweep {
-namespace {
-
 std::string short_key(const std::string& key) {
-  auto dot = key.rfind('.');
-  std::string last = key.substr(dot + 1), section = key.substr(0, key.find('.'));
+  std::string last = key.substr(key.rfind('.') + 1), section = key.substr(0, key.find('.'));
   return last == "plugin" ? section : last;
 }
+
+namespace {
 
 std::string safe(const std::string& s) {
   std::string out;

@@ -1,5 +1,6 @@
 // Reading a sweep folder's runs and aggregating their metrics per group and N.
 #include <datamux/error.hpp>
+#include <datamux/runtime/sweep/grid.hpp>
 #include <datamux/runtime/sweep/report.hpp>
 #include <datamux/runtime/sweep/run_folder.hpp>
 
@@ -15,11 +16,6 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string value_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
-
-std::string short_key(const std::string& key) {
-  std::string last = key.substr(key.rfind('.') + 1), section = key.substr(0, key.find('.'));
-  return last == "plugin" ? section : last;
-}
 
 Cell cell_of(const std::vector<double>& v) {
   Cell c;
@@ -97,20 +93,20 @@ SweepResults collect_results(const std::string& dir) {
   return r;
 }
 
-std::map<std::string, std::map<int64_t, Cell>> aggregate(const SweepResults& r, const std::string& field) {
+Table aggregate(const SweepResults& r, const std::string& field) {
   std::map<std::string, std::map<int64_t, std::vector<double>>> values;
   for (const auto& rec : r.runs)
     if (rec.results.contains(field) && rec.results[field].is_number())
       values[rec.group][rec.instances].push_back(rec.results[field].get<double>());
-  std::map<std::string, std::map<int64_t, Cell>> out;
+  Table out;
   for (const auto& [g, byn] : values)
     for (const auto& [n, v] : byn) out[g][n] = cell_of(v);
   return out;
 }
 
-std::map<std::string, std::map<int64_t, Cell>> throughput_multiplier(const SweepResults& r) {
+Table throughput_multiplier(const SweepResults& r) {
   auto tp = aggregate(r, "inference_examples_per_s");
-  std::map<std::string, std::map<int64_t, Cell>> out;
+  Table out;
   for (const auto& [g, byn] : tp) {
     const Cell& ref = byn.begin()->second;  // smallest N of the group
     if (ref.mean <= 0) continue;
@@ -119,13 +115,39 @@ std::map<std::string, std::map<int64_t, Cell>> throughput_multiplier(const Sweep
   return out;
 }
 
-std::map<std::string, std::vector<double>> per_index_accuracy(const SweepResults& r) {
-  std::map<std::string, int64_t> largest;
-  for (const auto& rec : r.runs) largest[rec.group] = std::max(largest[rec.group], rec.instances);
+std::string format_cell(const Cell& c, const std::string& spec) {
+  std::string v = fmt::format(fmt::runtime(spec), c.mean);
+  if (c.count > 1) v += " ± " + fmt::format(fmt::runtime(spec), c.std);
+  return v;
+}
+
+std::map<int64_t, double> best_per_n(const Table& t, bool higher_is_better) {
+  std::map<int64_t, std::vector<double>> means;
+  for (const auto& [g, byn] : t)
+    for (const auto& [n, c] : byn) means[n].push_back(c.mean);
+  std::map<int64_t, double> best;
+  for (const auto& [n, v] : means) {
+    auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+    if (*lo != *hi) best[n] = higher_is_better ? *hi : *lo;
+  }
+  return best;
+}
+
+int64_t per_index_n(const SweepResults& r) {
+  int64_t largest = 0, informative = 0;
+  for (const auto& [g, byn] : aggregate(r, "accuracy"))
+    for (const auto& [n, c] : byn) {
+      largest = std::max(largest, n);
+      if (c.mean >= 0.5) informative = std::max(informative, n);
+    }
+  return informative > 0 ? informative : largest;
+}
+
+std::map<std::string, std::vector<double>> per_index_accuracy(const SweepResults& r, int64_t n) {
   std::map<std::string, std::vector<double>> sum;
   std::map<std::string, int> count;
   for (const auto& rec : r.runs) {
-    if (rec.instances != largest[rec.group] || !rec.results.contains("per_instance_accuracy")) continue;
+    if (rec.instances != n || !rec.results.contains("per_instance_accuracy")) continue;
     const auto& per = rec.results["per_instance_accuracy"];
     auto& s = sum[rec.group];
     s.resize(per.size(), 0.0);

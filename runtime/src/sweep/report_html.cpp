@@ -11,8 +11,6 @@
 namespace datamux::runtime::sweep {
 namespace {
 
-using Table = std::map<std::string, std::map<int64_t, Cell>>;
-
 bool wants_log_x(const Table& t) {
   int64_t lo = INT64_MAX, hi = 0;
   for (const auto& [g, byn] : t)
@@ -37,10 +35,7 @@ std::string html_table(const Table& t, const std::string& spec, const std::strin
   std::string o = "<table>\n<tr><th>" + xml_escape(title) + "</th>";
   for (auto n : ns) o += fmt::format("<th>N={}</th>", n);
   o += "</tr>\n";
-  std::map<int64_t, double> best;
-  for (const auto& [g, byn] : t)
-    for (const auto& [n, c] : byn)
-      if (!best.count(n) || c.mean > best[n]) best[n] = c.mean;
+  const auto best = best_per_n(t);
   for (const auto& [g, byn] : t) {
     o += "<tr><td>" + xml_escape(g) + "</td>";
     for (auto n : ns) {
@@ -49,9 +44,8 @@ std::string html_table(const Table& t, const std::string& spec, const std::strin
         o += "<td>-</td>";
         continue;
       }
-      std::string v = fmt::format(fmt::runtime(spec), it->second.mean);
-      if (it->second.count > 1) v += " ± " + fmt::format(fmt::runtime(spec), it->second.std);
-      o += (t.size() > 1 && it->second.mean == best[n] ? "<td class=\"best\">" : "<td>") + v + "</td>";
+      const bool mark = best.count(n) && it->second.mean == best.at(n);
+      o += (mark ? "<td class=\"best\">" : "<td>") + format_cell(it->second, spec) + "</td>";
     }
     o += "</tr>\n";
   }
@@ -79,10 +73,11 @@ std::string report_html(const SweepResults& r) {
     for (auto n : ns) ideal.points.push_back({static_cast<double>(n), static_cast<double>(n) / *ns.begin(), 0});
   multiplier.series.push_back(ideal);
 
-  Chart per_index{"Accuracy per instance index (largest N of each group)", "instance index i", "accuracy", {}, false,
+  const int64_t index_n = per_index_n(r);
+  Chart per_index{fmt::format("Accuracy per instance index at N = {}", index_n), "instance index i", "accuracy", {}, false,
                   std::nullopt, 1.0, true};
-  for (const auto& [g, per] : per_index_accuracy(r)) {
-    ChartSeries s{fmt::format("{} (N={})", g, per.size()), {}, false};
+  for (const auto& [g, per] : per_index_accuracy(r, index_n)) {
+    ChartSeries s{g, {}, false};
     for (std::size_t i = 0; i < per.size(); ++i) s.points.push_back({static_cast<double>(i), per[i], 0});
     per_index.series.push_back(std::move(s));
   }

@@ -31,7 +31,7 @@ std::string plain(const nlohmann::json& v) {
   return v.dump();
 }
 
-std::set<int64_t> all_n(const std::map<std::string, std::map<int64_t, Cell>>& t) {
+std::set<int64_t> all_n(const Table& t) {
   std::set<int64_t> ns;
   for (const auto& [g, byn] : t)
     for (const auto& [n, c] : byn) ns.insert(n);
@@ -39,30 +39,20 @@ std::set<int64_t> all_n(const std::map<std::string, std::map<int64_t, Cell>>& t)
 }
 
 // One Markdown table: a row per group, a column per N, best mean per column in bold.
-std::string md_table(const std::map<std::string, std::map<int64_t, Cell>>& t, const std::string& fmt_spec,
-                     const std::string& group_title, bool higher_is_better = true) {
+std::string md_table(const Table& t, const std::string& fmt_spec, const std::string& group_title, bool higher_is_better = true) {
   auto ns = all_n(t);
   std::string o = "| " + group_title + " |";
   for (auto n : ns) o += fmt::format(" N={} |", n);
   o += "\n|---|";
   for (std::size_t i = 0; i < ns.size(); ++i) o += "---|";
   o += "\n";
-  std::map<int64_t, double> best;
-  for (auto n : ns)
-    for (const auto& [g, byn] : t)
-      if (auto it = byn.find(n); it != byn.end() && (!best.count(n) || (higher_is_better ? it->second.mean > best[n] : it->second.mean < best[n])))
-        best[n] = it->second.mean;
+  const auto best = best_per_n(t, higher_is_better);
   for (const auto& [g, byn] : t) {
     o += "| " + g + " |";
     for (auto n : ns) {
       auto it = byn.find(n);
-      if (it == byn.end()) {
-        o += " - |";
-        continue;
-      }
-      std::string v = fmt::format(fmt::runtime(fmt_spec), it->second.mean);
-      if (it->second.count > 1) v += " ± " + fmt::format(fmt::runtime(fmt_spec), it->second.std);
-      if (t.size() > 1 && it->second.mean == best[n]) v = "**" + v + "**";
+      std::string v = it == byn.end() ? "-" : format_cell(it->second, fmt_spec);
+      if (it != byn.end() && best.count(n) && it->second.mean == best.at(n)) v = "**" + v + "**";
       o += " " + v + " |";
     }
     o += "\n";
@@ -77,19 +67,30 @@ std::string group_title(const SweepResults& r) {
 
 }  // namespace
 
+// Cells are appended one by one (`o += ','; o += cell`): GCC 12 warns falsely (-Wrestrict) on
+// `"," + std::string` here.
 std::string results_csv(const SweepResults& r) {
   std::string o = "run";
-  for (const auto& k : r.swept_keys) o += "," + csv_field(k);
-  for (const char* f : kFields) o += std::string(",") + f;
-  o += ",per_instance_accuracy\n";
+  auto cell = [&o](const std::string& v) {
+    o += ',';
+    o += csv_field(v);
+  };
+  for (const auto& k : r.swept_keys) cell(k);
+  for (const char* f : kFields) cell(f);
+  cell("per_instance_accuracy");
+  o += '\n';
   for (const auto& rec : r.runs) {
     o += csv_field(rec.name);
-    for (const auto& k : r.swept_keys) o += "," + csv_field(rec.settings.contains(k) ? plain(rec.settings[k]) : "");
-    for (const char* f : kFields) o += "," + csv_field(rec.results.contains(f) ? plain(rec.results[f]) : "");
+    for (const auto& k : r.swept_keys) cell(rec.settings.contains(k) ? plain(rec.settings[k]) : "");
+    for (const char* f : kFields) cell(rec.results.contains(f) ? plain(rec.results[f]) : "");
     std::string per;
     if (rec.results.contains("per_instance_accuracy"))
-      for (const auto& v : rec.results["per_instance_accuracy"]) per += (per.empty() ? "" : ";") + plain(v);
-    o += "," + csv_field(per) + "\n";
+      for (const auto& v : rec.results["per_instance_accuracy"]) {
+        if (!per.empty()) per += ';';
+        per += plain(v);
+      }
+    cell(per);
+    o += '\n';
   }
   return o;
 }
@@ -119,8 +120,10 @@ std::string report_markdown(const SweepResults& r) {
   o += "## Inference examples/s\n\n" + md_table(aggregate(r, "inference_examples_per_s"), "{:.0f}", group_title(r)) + "\n";
   o += "## Training examples/s\n\n" + md_table(aggregate(r, "train_examples_per_s"), "{:.0f}", group_title(r)) + "\n";
   o += "## Loss (held-out)\n\n" + md_table(aggregate(r, "loss"), "{:.4f}", group_title(r), false) + "\n";
-  o += "## Accuracy per instance index (largest N of each row, mean over seeds)\n\n| " + group_title(r) + " | N | min | mean | max | per index |\n|---|---|---|---|---|---|\n";
-  for (const auto& [g, per] : per_index_accuracy(r)) {
+  const int64_t index_n = per_index_n(r);
+  o += fmt::format("## Accuracy per instance index at N = {} (the largest N some row keeps at 50% or more; mean over seeds)\n\n| ",
+                   index_n) + group_title(r) + " | N | min | mean | max | per index |\n|---|---|---|---|---|---|\n";
+  for (const auto& [g, per] : per_index_accuracy(r, index_n)) {
     if (per.empty()) continue;
     double lo = per[0], hi = per[0], sum = 0;
     for (double v : per) lo = std::min(lo, v), hi = std::max(hi, v), sum += v;

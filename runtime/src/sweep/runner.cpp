@@ -58,6 +58,15 @@ void write_run_info(const std::string& dir, const SweepFile& sweep, const SweepR
   write_file_atomic((fs::path(dir) / kRunInfoFile).string(), j.dump(2) + "\n");
 }
 
+// Whether a finished run was made with the overrides this sweep gives it now (the [set] values or the
+// base may have been edited since): a stale result must not pass silently as the new one.
+bool same_overrides(const std::string& dir, const SweepRun& run) {
+  std::ifstream in(fs::path(dir) / kRunInfoFile);
+  if (!in) return true;  // a plain `datamux run` folder: nothing to compare
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  return !j.is_object() || !j.contains("overrides") || j["overrides"] == nlohmann::json(run.overrides);
+}
+
 // The environment for a run, unless the user set these: OMP_NUM_THREADS splits the cores between the
 // parallel runs, and OMP_WAIT_POLICY=passive stops idle OpenMP threads from spinning. Spinning threads
 // of runs side by side (or of other users' jobs) starve each other: measured here, a small retrieval
@@ -164,7 +173,12 @@ SweepSummary run_sweep(const SweepFile& sweep, const std::vector<SweepRun>& runs
       // Checked under the lock: another sweep may have finished it since we listed the folder.
       if (finished_results(dir)) {
         ++sum.skipped;
-        line(r, told_busy[&r] ? "done elsewhere" : "skipped (finished before)");
+        std::string what = told_busy[&r] ? "done elsewhere" : "skipped (finished before)";
+        if (!same_overrides(dir, r))
+          what += fmt::format(" - WARNING: it ran with other settings than this sweep now gives it (see {}); "
+                              "use another --out to run the new settings",
+                              (fs::path(dir) / kRunInfoFile).string());
+        line(r, what);
         it = pending.erase(it);
         continue;
       }

@@ -13,7 +13,8 @@ namespace {
 // Tableau 10: distinguishable, and readable on white.
 const char* const kColors[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
                                "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
-constexpr double kWidth = 720, kHeight = 400, kLeft = 70, kRight = 200, kTop = 40, kBottom = 56;
+constexpr double kWidth = 820, kHeight = 400, kLeft = 70, kRight = 280, kTop = 40, kBottom = 56;
+constexpr std::size_t kLegendChars = 38;  // longer names are cut in the legend (the full name is the tooltip)
 
 double nice_step(double range, int target) {
   double raw = range / target, mag = std::pow(10.0, std::floor(std::log10(raw)));
@@ -130,7 +131,8 @@ std::string svg_line_chart(const Chart& c) {
     o += "</g>\n";
     o += fmt::format("<g class=\"legend\"><line x1=\"{0:.1f}\" x2=\"{1:.1f}\" y1=\"{2:.1f}\" y2=\"{2:.1f}\" stroke=\"{3}\" "
                      "stroke-width=\"3\"{4}/><text x=\"{5:.1f}\" y=\"{6:.1f}\">{7}</text></g>\n",
-                     kLeft + pw + 12, kLeft + pw + 36, ly, col, dash, kLeft + pw + 42, ly + 4, xml_escape(s.name));
+                     kLeft + pw + 12, kLeft + pw + 36, ly, col, dash, kLeft + pw + 42, ly + 4,
+                     xml_escape(s.name.size() > kLegendChars ? s.name.substr(0, kLegendChars - 3) + "..." : s.name));
     ly += 18;
   }
   o += "</svg>\n";

@@ -27,6 +27,9 @@ struct SweepRun {
 /// two runs would get the same folder name, or when every run is excluded.
 std::vector<SweepRun> expand_grid(const SweepFile& sweep);
 
+/// A key's name for people: its last part, or its section for a plugin choice ("mux.plugin" -> "mux").
+std::string short_key(const std::string& key);
+
 /// A folder name from swept values: short key names (the last part of the key; a plugin choice is named
 /// by its section, "mux.plugin" -> "mux"), "key=value" joined by ",", anything but letters, digits and
 /// ".+-_=," replaced by "_"; names past 200 bytes are cut and given a stable hash suffix.

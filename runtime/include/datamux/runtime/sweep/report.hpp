@@ -39,12 +39,22 @@ struct Cell {
   double mean = 0, std = 0;
   int count = 0;
 };
+/// group -> N -> cell.
+using Table = std::map<std::string, std::map<int64_t, Cell>>;
 /// group -> N -> cell, for a numeric results.json field (e.g. "accuracy").
-std::map<std::string, std::map<int64_t, Cell>> aggregate(const SweepResults& r, const std::string& field);
+Table aggregate(const SweepResults& r, const std::string& field);
 /// group -> N -> inference examples/s relative to the group's smallest N (1 when N = 1 was run).
-std::map<std::string, std::map<int64_t, Cell>> throughput_multiplier(const SweepResults& r);
-/// group -> mean per-instance-index accuracy at the group's largest N.
-std::map<std::string, std::vector<double>> per_index_accuracy(const SweepResults& r);
+Table throughput_multiplier(const SweepResults& r);
+/// N -> the best mean over the groups, for the tables to mark. An N where every group ties (or only one
+/// group has it) is left out: there is nothing to single out.
+std::map<int64_t, double> best_per_n(const Table& t, bool higher_is_better = true);
+/// "0.9300 ± 0.0141" (the std only when the cell has more than one run), `spec` a fmt spec like "{:.4f}".
+std::string format_cell(const Cell& c, const std::string& spec);
+/// The N the per-index view shows: the largest N at which some group still reaches 50% accuracy (past it,
+/// every index is near chance and the view shows noise), else the largest N.
+int64_t per_index_n(const SweepResults& r);
+/// group -> mean per-instance-index accuracy over the group's runs at N = n (groups without n are left out).
+std::map<std::string, std::vector<double>> per_index_accuracy(const SweepResults& r, int64_t n);
 
 /// Writes results.csv, results.json, report.md and report.html into r.dir (each atomically); returns their paths.
 std::vector<std::string> write_report(const SweepResults& r);
