@@ -86,7 +86,7 @@ void setup_sweep(Cli& cli) {
   sub->footer(
       "A sweep file names a base pipeline and the keys to vary (docs/sweeps.md):\n"
       "  base = \"pipeline.toml\"\n  seeds = [1, 2]\n  [axes]\n  \"model.instances\" = [1, 2, 4]\n"
-      "  [[zip]]\n  \"mux.plugin\" = [\"gaussian\", \"binary_hadamard\"]\n  \"mux.norm\" = [20.0, 1.0]\n"
+      "  [[zip]]\n  \"mux.plugin\" = [\"gaussian\", \"hadamard\"]\n  \"mux.norm\" = [20.0, 1.0]\n"
       "  [[exclude]]\n  \"model.instances\" = 1\n  [set]\n  \"train.steps\" = 200\n"
       "Runs go to DIR/<swept values>/ (e.g. instances=2,mux=gaussian,seed=1). Finished runs are skipped, so\n"
       "rerunning after an interruption redoes only what did not finish. Under a Slurm array job the shard\n"

@@ -82,10 +82,10 @@ std::string report_html(const SweepResults& r) {
     per_index.series.push_back(std::move(s));
   }
 
-  Chart tradeoff{"Accuracy against inference throughput (one point per N)", "inference examples/s", "accuracy", {}, false,
+  Chart tradeoff{"Accuracy against inference throughput (a path through N)", "inference examples/s", "accuracy", {}, false,
                  std::nullopt, 1.0, false};
   for (const auto& [g, byn] : acc) {
-    ChartSeries s{g, {}, false};
+    ChartSeries s{g, {}, false, /*keep_order=*/true};
     for (const auto& [n, c] : byn)
       if (auto it = tput.find(g); it != tput.end() && it->second.count(n)) s.points.push_back({it->second.at(n).mean, c.mean, 0});
     tradeoff.series.push_back(std::move(s));

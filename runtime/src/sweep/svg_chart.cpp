@@ -109,7 +109,7 @@ std::string svg_line_chart(const Chart& c) {
     std::vector<ChartPoint> pts;
     for (const auto& p : s.points)
       if (std::isfinite(p.x) && std::isfinite(p.y)) pts.push_back(p);
-    std::sort(pts.begin(), pts.end(), [](const ChartPoint& a, const ChartPoint& b) { return a.x < b.x; });
+    if (!s.keep_order) std::sort(pts.begin(), pts.end(), [](const ChartPoint& a, const ChartPoint& b) { return a.x < b.x; });
     const std::string col = s.reference ? "#888" : kColors[color++ % 10];
     const std::string dash = s.reference ? " stroke-dasharray=\"6 4\"" : "";
     o += fmt::format("<g class=\"series\" data-name=\"{}\">\n", xml_escape(s.name));

@@ -17,8 +17,9 @@ struct ChartPoint {
 
 struct ChartSeries {
   std::string name;
-  std::vector<ChartPoint> points;  // drawn in x order
+  std::vector<ChartPoint> points;  // drawn in x order, or as given with keep_order
   bool reference = false;          // a dashed grey guide line (e.g. the ideal multiplier y = N)
+  bool keep_order = false;         // join the points as given (a path through N), not by x
 };
 
 struct Chart {

@@ -5,16 +5,16 @@
 //   [axes]
 //   "model.instances" = [1, 2, 5, 10]      # any pipeline key, one run per value
 //   [[zip]]                                # keys that change together: one run per position
-//   "mux.plugin" = ["gaussian", "binary_hadamard"]
+//   "mux.plugin" = ["gaussian", "hadamard"]
 //   "mux.norm" = [20.0, 1.0]
-//   [axes]                                 # a section's options as one value: for plugins whose
-//   mux = [{plugin = "gaussian", norm = 20.0}, {plugin = "random_ortho"}]   # options differ
 //   [[exclude]]                            # drop the runs matching every key given (a list = any of)
 //   "model.instances" = 1
-//   "mux.plugin" = "binary_hadamard"
+//   "mux.plugin" = "hadamard"
 //   [set]                                  # fixed overrides for every run
 //   "train.steps" = 200
 //
+// An [axes] entry may also sweep a whole plugin section, one table per value, for plugins whose
+// options differ: mux = [{plugin = "gaussian", norm = 20.0}, {plugin = "random_ortho"}].
 // Keys may be quoted ("model.instances") or dotted (model.instances). Every value keeps the place it
 // came from, so a bad value is reported as file:line:column.
 #pragma once
