@@ -52,11 +52,6 @@ inline int wait_exit(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-struct CliResult {
-  int code = -1;
-  std::string output;
-};
-
 /// Runs `datamux args...` to completion; output is stdout and stderr together.
 inline CliResult run_datamux(const std::vector<std::string>& args, const std::filesystem::path& scratch) {
   auto log = scratch / ("cli-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()) + ".log");

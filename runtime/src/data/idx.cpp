@@ -23,6 +23,7 @@ namespace {
 
 constexpr int kMaxDims = 16;
 constexpr uint64_t kMaxBytes = uint64_t(1) << 40;  // no real IDX file is a terabyte: a corrupt header
+constexpr int64_t kFashionMnistClasses = 10;  // T-shirt/top, Trouser, ... Ankle boot: labels 0..9
 
 struct GzCloser {
   void operator()(gzFile_s* f) const { gzclose(f); }
@@ -333,7 +334,7 @@ ImageSet load_fashion_mnist(std::string_view split, const fs::path& dir_arg) {
   const fs::path labels = dir / (prefix + "-labels-idx1-ubyte.gz");
   detail::require_file(images, fashion_mnist_hint());
   detail::require_file(labels, fashion_mnist_hint());
-  return read_idx_images(images, labels, static_cast<int64_t>(fashion_mnist_class_names().size()));
+  return read_idx_images(images, labels, kFashionMnistClasses);
 }
 
 }  // namespace datamux::data
