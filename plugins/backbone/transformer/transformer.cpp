@@ -1,7 +1,7 @@
 // backbone "transformer": a Transformer encoder, [B, T, hidden] -> [B, T, hidden].
 //
-// Each layer is multi-head self-attention then a position-wise feed-forward network (fc1 -> activation
-// -> fc2), each wrapped in a residual connection with layer norm: after the residual (post-LN, BERT and
+// Each layer (../common/encoder_layer.hpp) is multi-head self-attention then a position-wise
+// feed-forward network (fc1 -> activation -> fc2), each wrapped in a residual connection with layer norm: after the residual (post-LN, BERT and
 // the DataMUX reference code; the default) or before the sub-layer (pre-LN, `norm_first`; a final layer
 // norm "norm" then closes the stack). Padding keys are masked out of every attention (padding_mask f32
 // [B, T], 1 = token, 0 = pad), so real positions never see padded ones. `positions` adds learned
@@ -16,92 +16,14 @@
 #include <string>
 #include <vector>
 
+#include "../common/encoder_layer.hpp"
+
 namespace {
 
 using namespace datamux;
 
-/// Independent dropout streams per layer, derived from the component seed (splitmix64).
-uint64_t derive_seed(uint64_t seed, uint64_t k) {
-  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (k + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-class SelfAttention : public Module {
- public:
-  SelfAttention(int64_t hidden, int64_t heads, Rng& rng) : heads_(heads), head_dim_(hidden / heads) {
-    q_proj_ = register_module("q_proj", std::make_shared<nn::Linear>(hidden, hidden, rng));
-    k_proj_ = register_module("k_proj", std::make_shared<nn::Linear>(hidden, hidden, rng));
-    v_proj_ = register_module("v_proj", std::make_shared<nn::Linear>(hidden, hidden, rng));
-    out_proj_ = register_module("out_proj", std::make_shared<nn::Linear>(hidden, hidden, rng));
-  }
-
-  /// x: [B, T, hidden]; mask: f32 [B, T] or undefined.
-  Tensor forward(const Tensor& x, const Tensor& mask) const {
-    const int64_t b = x.size(0), t = x.size(1), hidden = x.size(2);
-    auto split_heads = [&](const Tensor& y) { return y.reshape({b, t, heads_, head_dim_}).permute({0, 2, 1, 3}); };
-    Tensor q = split_heads(q_proj_->forward(x));
-    Tensor k = split_heads(k_proj_->forward(x));
-    Tensor v = split_heads(v_proj_->forward(x));
-    Tensor a = ops::scaled_dot_product_attention(q, k, v, mask);  // [B, H, T, D]
-    return out_proj_->forward(a.permute({0, 2, 1, 3}).reshape({b, t, hidden}));
-  }
-
- private:
-  int64_t heads_, head_dim_;
-  std::shared_ptr<nn::Linear> q_proj_, k_proj_, v_proj_, out_proj_;
-};
-
-class FeedForward : public Module {
- public:
-  FeedForward(int64_t hidden, int64_t ffn, bool gelu, float dropout, uint64_t seed, Rng& rng) : gelu_(gelu) {
-    fc1_ = register_module("fc1", std::make_shared<nn::Linear>(hidden, ffn, rng));
-    fc2_ = register_module("fc2", std::make_shared<nn::Linear>(ffn, hidden, rng));
-    dropout_ = register_module("dropout", std::make_shared<nn::Dropout>(dropout, seed));
-  }
-
-  Tensor forward(const Tensor& x) const {
-    Tensor h = fc1_->forward(x);
-    h = gelu_ ? ops::gelu(h) : ops::relu(h);
-    return fc2_->forward(dropout_->forward(h));
-  }
-
- private:
-  bool gelu_;
-  std::shared_ptr<nn::Linear> fc1_, fc2_;
-  std::shared_ptr<nn::Dropout> dropout_;
-};
-
-class EncoderLayer : public Module {
- public:
-  EncoderLayer(int64_t hidden, int64_t heads, int64_t ffn, bool gelu, float dropout, bool norm_first, uint64_t seed,
-               Rng& rng)
-      : norm_first_(norm_first) {
-    attn_ = register_module("attn", std::make_shared<SelfAttention>(hidden, heads, rng));
-    ffn_ = register_module("ffn", std::make_shared<FeedForward>(hidden, ffn, gelu, dropout, derive_seed(seed, 0), rng));
-    norm1_ = register_module("norm1", std::make_shared<nn::LayerNorm>(hidden));
-    norm2_ = register_module("norm2", std::make_shared<nn::LayerNorm>(hidden));
-    dropout1_ = register_module("dropout1", std::make_shared<nn::Dropout>(dropout, derive_seed(seed, 1)));
-    dropout2_ = register_module("dropout2", std::make_shared<nn::Dropout>(dropout, derive_seed(seed, 2)));
-  }
-
-  Tensor forward(const Tensor& x, const Tensor& mask) const {
-    if (norm_first_) {
-      Tensor h = x + dropout1_->forward(attn_->forward(norm1_->forward(x), mask));
-      return h + dropout2_->forward(ffn_->forward(norm2_->forward(h)));
-    }
-    Tensor h = norm1_->forward(x + dropout1_->forward(attn_->forward(x, mask)));
-    return norm2_->forward(h + dropout2_->forward(ffn_->forward(h)));
-  }
-
- private:
-  bool norm_first_;
-  std::shared_ptr<SelfAttention> attn_;
-  std::shared_ptr<FeedForward> ffn_;
-  std::shared_ptr<nn::LayerNorm> norm1_, norm2_;
-  std::shared_ptr<nn::Dropout> dropout1_, dropout2_;
-};
+using plugin_util::derive_seed;
+using plugin_util::EncoderLayer;
 
 class Transformer : public Backbone {
  public:
@@ -132,10 +54,15 @@ class Transformer : public Backbone {
     }
     const int64_t layers = o.get_int("layers");
     for (int64_t k = 0; k < layers; ++k)
-      layers_.push_back(
-          register_module("layers." + std::to_string(k),
-                          std::make_shared<EncoderLayer>(ctx.hidden, heads, ffn, gelu, dropout, norm_first,
-                                                         derive_seed(ctx.seed, static_cast<uint64_t>(k)), *ctx.rng)));
+      layers_.push_back(register_module(
+          "layers." + std::to_string(k),
+          std::make_shared<EncoderLayer>(plugin_util::EncoderLayerConfig{.hidden = ctx.hidden,
+                                                                         .heads = heads,
+                                                                         .ffn = ffn,
+                                                                         .gelu = gelu,
+                                                                         .dropout = dropout,
+                                                                         .norm_first = norm_first},
+                                         derive_seed(ctx.seed, static_cast<uint64_t>(k)), *ctx.rng)));
     if (norm_first) final_norm_ = register_module("norm", std::make_shared<nn::LayerNorm>(ctx.hidden));
   }
 
