@@ -4,6 +4,7 @@
 //   binary_chunk_codes  N rows of 0/1 marking instance i's slice of the dims     (binary_hadamard)
 //   hadamard_codes      N rows of a Sylvester-Hadamard matrix, scaled to norm c (hadamard)
 //   haar_orthogonal     one Haar-random orthogonal d x d matrix                  (random_ortho)
+//   low_rank_ortho      N matrices U_i H_i^T from column blocks of two SO(d) ones (random_ortho_low_rank)
 //
 // Computed in double and rounded once, so that exact properties (unit norm, orthogonality) hold to
 // float precision. Header-only: each plugin library compiles its own copy.
@@ -114,6 +115,56 @@ inline std::vector<float> haar_orthogonal(int64_t n, int64_t d, Rng& rng) {
     const std::vector<float> q = orthogonalize(gs[static_cast<std::size_t>(i)], d);
     std::copy(q.begin(), q.end(), out.begin() + i * d * d);
   }
+  return out;
+}
+
+/// Sign of det(m) for a row-major d x d matrix (Gaussian elimination with partial pivoting, in double).
+inline int determinant_sign(std::vector<double> m, int64_t d) {
+  int sign = 1;
+  for (int64_t c = 0; c < d; ++c) {
+    int64_t pivot = c;
+    for (int64_t r = c + 1; r < d; ++r)
+      if (std::fabs(m[r * d + c]) > std::fabs(m[pivot * d + c])) pivot = r;
+    if (m[pivot * d + c] == 0.0) return 0;
+    if (pivot != c) {
+      for (int64_t k = 0; k < d; ++k) std::swap(m[c * d + k], m[pivot * d + k]);
+      sign = -sign;
+    }
+    if (m[c * d + c] < 0.0) sign = -sign;
+    for (int64_t r = c + 1; r < d; ++r) {
+      const double f = m[r * d + c] / m[c * d + c];
+      for (int64_t k = c; k < d; ++k) m[r * d + k] -= f * m[c * d + k];
+    }
+  }
+  return sign;
+}
+
+/// A Haar-random rotation (special orthogonal, det +1, as scipy's special_ortho_group): a Haar
+/// orthogonal Q with its last column negated when det Q = -1, which maps Haar on O(d) to Haar on SO(d).
+/// det Q has the sign of det G, because G = QR with diag(R) > 0.
+inline std::vector<float> haar_special_orthogonal(int64_t d, Rng& rng) {
+  const std::vector<double> g = gaussian_matrix(d, rng);
+  std::vector<float> q = orthogonalize(g, d);
+  if (determinant_sign(g, d) < 0)
+    for (int64_t r = 0; r < d; ++r) q[r * d + d - 1] = -q[r * d + d - 1];
+  return q;
+}
+
+/// [n, d, d]: matrix i = U[:, l:r] H[:, l:r]^T with U, H Haar-random rotations and [l, r) instance i's
+/// block of floor(d / n) columns (the last d mod n columns are used by no instance), exactly the
+/// MUX-PLMs reference's `random_ortho_low_rank` G_i = U (H masked to the block)^T.
+inline std::vector<float> low_rank_ortho(int64_t n, int64_t d, Rng& rng) {
+  const std::vector<float> h = haar_special_orthogonal(d, rng);
+  const std::vector<float> u = haar_special_orthogonal(d, rng);
+  const int64_t block = d / n;
+  std::vector<float> out(static_cast<std::size_t>(n * d * d), 0.f);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t a = 0; a < d; ++a)
+      for (int64_t b = 0; b < d; ++b) {
+        double s = 0.0;
+        for (int64_t k = i * block; k < (i + 1) * block; ++k) s += static_cast<double>(u[a * d + k]) * h[b * d + k];
+        out[(i * d + a) * d + b] = static_cast<float>(s);
+      }
   return out;
 }
 
