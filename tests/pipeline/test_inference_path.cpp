@@ -46,6 +46,7 @@ struct Chain {
   const char* head;  // "" = the retrieval task
   bool token_level;
   int64_t n;
+  const char* mux_options = "";  // extra [mux] lines, e.g. "dropout = 0.0\n"
 };
 
 PipelineConfig chain_pipeline(const Chain& c) {
@@ -53,7 +54,7 @@ PipelineConfig chain_pipeline(const Chain& c) {
   const auto path = dir / "pipeline.toml";
   std::ofstream(path) << "[task]\nkind = \"retrieval\"\nvocab = " << kVocab << "\nlength = " << kLength
                       << "\n[model]\ninstances = " << c.n << "\nhidden = " << kHidden
-                      << "\nseed = 5\n[mux]\nplugin = \"" << c.mux << "\"\n[backbone]\nplugin = \"transformer\"\n"
+                      << "\nseed = 5\n[mux]\nplugin = \"" << c.mux << "\"\n" << c.mux_options << "[backbone]\nplugin = \"transformer\"\n"
                       << "layers = 2\nheads = 2\nffn = 48\ndropout = 0.0\n[demux]\nplugin = \"" << c.demux << "\"\n"
                       << (*c.head ? std::string("[head]\nplugin = \"") + c.head + "\"\n" : std::string())
                       << "[train]\nretrieval_all_instances = true\n"
@@ -118,7 +119,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Chain{"gaussian_index_retrieval", "gaussian", "index", "", true, 3},
                       Chain{"hadamard_mlp_tokens", "binary_hadamard", "mlp", "token_classification", true, 2},
                       Chain{"ortho_linear_cls", "random_ortho", "linear", "sequence_classification", false, 2},
-                      Chain{"learned_index_n1", "learned", "index", "sequence_classification", false, 1}),
+                      // Dropout off where the plugin has it: training mode must then compute what inference does.
+                      Chain{"contextual_index_n1", "contextual", "index", "sequence_classification", false, 1,
+                            "dropout = 0.0\n"},
+                      Chain{"low_rank_rsa_tokens", "random_ortho_low_rank", "rsa", "token_classification", true, 4}),
     [](const ::testing::TestParamInfo<Chain>& info) { return std::string(info.param.name); });
 
 }  // namespace
