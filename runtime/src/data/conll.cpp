@@ -104,15 +104,7 @@ void require_known_tags(const TaggingDataset& test, const fs::path& test_file,
   for (std::size_t s = 0; s < test.tags.size(); ++s) {
     for (std::size_t k = 0; k < test.tags[s].size(); ++k) {
       if (known.count(test.tags[s][k])) continue;
-      std::string names;
-      std::size_t shown = 0;
-      for (const std::string& n : known) {
-        if (shown++ == 20) {
-          names += ", ...";
-          break;
-        }
-        names += (names.empty() ? "" : ", ") + n;
-      }
+      const std::string names = detail::join_names(known);
       const int64_t line = s < test.lines.size() ? test.lines[s] : static_cast<int64_t>(s) + 1;
       fail_at(test_file, line,
               "tag '" + test.tags[s][k] + "' (token " + std::to_string(k + 1) + " of the sentence starting here, word '" +

@@ -164,15 +164,7 @@ void require_known_labels(const TextDataset& test, const fs::path& test_file, co
   const std::set<std::string> known(train.begin(), train.end());
   for (std::size_t i = 0; i < test.labels.size(); ++i) {
     if (known.count(test.labels[i])) continue;
-    std::string names;
-    std::size_t shown = 0;
-    for (const std::string& n : known) {
-      if (shown++ == 20) {
-        names += ", ...";
-        break;
-      }
-      names += (names.empty() ? "" : ", ") + n;
-    }
+    const std::string names = detail::join_names(known);
     const int64_t line = i < test.lines.size() ? test.lines[i] : static_cast<int64_t>(i) + 1;
     fail_at(test_file, line,
             "label '" + test.labels[i] + "' is not one of the " + std::to_string(known.size()) +

@@ -54,6 +54,16 @@ std::vector<std::string_view> split_whitespace(std::string_view line) {
   return out;
 }
 
+std::string join_names(const std::set<std::string>& names, std::size_t most) {
+  std::string out;
+  std::size_t shown = 0;
+  for (const std::string& n : names) {
+    if (shown++ == most) return out + ", ...";
+    out += (out.empty() ? "" : ", ") + n;
+  }
+  return out;
+}
+
 void require_dir(const fs::path& dir, std::string_view provider) {
   std::error_code ec;
   if (fs::is_directory(dir, ec)) return;

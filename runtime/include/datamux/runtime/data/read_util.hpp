@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,6 +63,9 @@ void check_index(int64_t i, int64_t size, const char* who);
 
 /// The fields of `line` separated by runs of spaces and tabs (no empty fields).
 std::vector<std::string_view> split_whitespace(std::string_view line);
+
+/// "a, b, c" of a sorted set of names, cut after `most` with ", ..." (messages listing the known labels).
+std::string join_names(const std::set<std::string>& names, std::size_t most = 20);
 
 /// The hint for a file the user named (a path in a pipeline): nothing installs it.
 inline constexpr std::string_view kUserFileHint = "check the path in the pipeline or command line";
