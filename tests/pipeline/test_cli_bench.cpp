@@ -3,10 +3,7 @@
 // targets live in the benchmark, docs/performance.md.)
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -18,22 +15,7 @@ using ::testing::HasSubstr;
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string output;
-};
-
-Result run_cli(const std::string& args) {
-  const std::string cmd = std::string(DATAMUX_BINARY_DIR) + "/bin/datamux " + args + " 2>&1";
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), p)) r.output += buf.data();
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using datamux::testing::run_cli;
 
 std::string default_pipeline() { return std::string(DATAMUX_SOURCE_DIR) + "/examples/pipelines/retrieval.toml"; }
 
@@ -42,7 +24,7 @@ std::string default_pipeline() { return std::string(DATAMUX_SOURCE_DIR) + "/exam
 TEST(CliBench, SmokeJsonHasEveryRow) {
   const auto dir = datamux::testing::scratch_dir("bench");
   const std::string json_path = (dir / "bench.json").string();
-  Result r = run_cli("bench --smoke --threads 2 --pipeline " + default_pipeline() + " --json " + json_path);
+  datamux::testing::CliResult r = run_cli("bench --smoke --threads 2 --pipeline " + default_pipeline() + " --json " + json_path);
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("CPU"));
   std::ifstream f(json_path);
@@ -72,7 +54,7 @@ TEST(CliBench, SmokeJsonHasEveryRow) {
 }
 
 TEST(CliBench, BadInputExitsWithUsageError) {
-  Result r = run_cli("bench --smoke --group nonsense");
+  datamux::testing::CliResult r = run_cli("bench --smoke --group nonsense");
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_THAT(r.output, HasSubstr("unknown group 'nonsense'"));
   r = run_cli("bench --smoke --group train --pipeline /nonexistent/pipeline.toml");
