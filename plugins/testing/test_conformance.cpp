@@ -302,6 +302,36 @@ INSTANTIATE_TEST_SUITE_P(Discovered, Conformance, ::testing::ValuesIn(discovered
 
 // The suite covers a plugin because the registry finds it: every built-in plugin folder
 // (plugins/<kind>/<name>/ with a CMakeLists.txt) and both example plugins must be discovered.
+// The promises the runtime's [CLS] inference shortcut relies on: a position-wise demux gives, on the
+// prefix plus position 0, what it gives at position 0 on all positions; a head that reads position 0
+// only gives the same outputs whatever the other positions hold.
+TEST_P(Conformance, PositionPromisesHold) {
+  if (GetParam().kind != PluginKind::Demux && GetParam().kind != PluginKind::Head) return;  // no such promises
+  for_each_accepted_context(Options(), [&](Module& m, const BuildContext& ctx) {
+    if (ctx.input != InputKind::Sequence) return true;
+    if (GetParam().kind == PluginKind::Demux) {
+      auto& demux = dynamic_cast<Demultiplexer&>(m);
+      if (!demux.position_wise()) return true;
+      const int64_t p = demux.prefix_length();
+      const Tensor h = randn({kB, p + kL, ctx.hidden}, 5, false);
+      const Tensor all = demux.forward(h).slice(2, 0, 1).contiguous();
+      const Tensor first = demux.forward(h.slice(1, 0, p + 1).contiguous()).contiguous();
+      EXPECT_LE(max_abs_diff(all, first), 1e-5f) << "position_wise() but output 0 depends on later positions";
+      return true;
+    }
+    auto& head = dynamic_cast<Head&>(m);
+    if (!head.reads_first_position_only()) return true;
+    m.eval();
+    const Tensor states = randn({kN, kB, kL, ctx.hidden}, 6, false);
+    Tensor changed = states.clone();
+    changed.slice(2, 1, kL).copy_(randn({kN, kB, kL - 1, ctx.hidden}, 7, false));
+    const Tensor targets = class_targets({kN, kB});
+    EXPECT_LE(max_abs_diff(head.forward(states, targets).logits, head.forward(changed, targets).logits), 1e-6f)
+        << "reads_first_position_only() but the logits depend on later positions";
+    return true;
+  });
+}
+
 TEST(ConformanceCoverage, EveryPluginFolderAndExampleIsDiscovered) {
   Registry& reg = conformance_registry();
   for (const PluginProblem& p : reg.problems()) ADD_FAILURE() << "refused: " << p.message;

@@ -71,6 +71,8 @@ class IndexDemux : public Demultiplexer {
     return ops::concat({prefix.unsqueeze(1).expand({n_, x.size(1), n_ + 1, dim_}), x}, 2);
   }
 
+  bool position_wise() const override { return true; }  // output t reads h_t (and the prefix) only
+
   Tensor forward(const Tensor& h) override {
     const int64_t p = n_ + 1;
     if (!h.defined() || h.dtype() != DType::f32 || h.dim() != 3 || h.size(1) <= p || h.size(2) != hidden_)

@@ -25,6 +25,8 @@ class LinearDemux : public Demultiplexer {
       bias_ = register_parameter("bias", plugin_util::instance_linear_bias(n_, hidden_, hidden_, rng));
   }
 
+  bool position_wise() const override { return true; }  // output t reads h_t (and the prefix) only
+
   Tensor forward(const Tensor& h) override {
     plugin_util::check_states("linear demux", h, hidden_);
     const Tensor y = plugin_util::instance_linear(h.reshape({-1, hidden_}), weight_, bias_);  // [M, N, hidden]

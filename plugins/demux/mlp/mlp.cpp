@@ -28,6 +28,8 @@ class MlpDemux : public Demultiplexer {
     beta_ = register_parameter("norm.bias", Tensor::zeros({n_, hidden_}));
   }
 
+  bool position_wise() const override { return true; }  // output t reads h_t (and the prefix) only
+
   Tensor forward(const Tensor& h) override {
     plugin_util::check_states("mlp demux", h, hidden_);
     const Tensor y =

@@ -62,6 +62,8 @@ class RsaDemux : public Demultiplexer {
     pre_decoder_ = register_module("pre_decoder", std::make_shared<DenseGeluNorm>(hidden_, hidden_, eps, rng));
   }
 
+  bool position_wise() const override { return true; }  // output t reads h_t (and the prefix) only
+
   Tensor forward(const Tensor& h) override {
     plugin_util::check_states("rsa demux", h, hidden_);
     const nn::Linear& first = blocks_.front()->dense();

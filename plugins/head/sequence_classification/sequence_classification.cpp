@@ -53,6 +53,8 @@ class SequenceClassification : public Head {
     classifier_ = register_module("classifier", std::make_shared<nn::Linear>(hidden_, classes_, *ctx.rng));
   }
 
+  bool reads_first_position_only() const override { return !mean_pool_; }  // [CLS] pooling
+
   HeadOutput forward(const Tensor& states, const Tensor& targets) override {
     const bool token_level = states.dim() == 4;
     if ((states.dim() != 3 && !token_level) || states.size(0) != instances_ || states.size(-1) != hidden_ ||

@@ -14,6 +14,9 @@ class DATAMUX_API Demultiplexer : public Module {
   virtual Tensor prepare(const Tensor& x) { return x; }
   /// [B, P+L, hidden] -> [N, B, L, hidden] (prefix dropped), or [B, hidden] -> [N, B, hidden].
   virtual Tensor forward(const Tensor& h) = 0;
+  /// True when output position t depends on backbone position t (and the prefix) only, so the
+  /// runtime may hand `forward` a slice of the positions (see Head::reads_first_position_only).
+  virtual bool position_wise() const { return false; }
 };
 
 }  // namespace datamux

@@ -25,6 +25,10 @@ inline HeadOutput classification_output(const Tensor& logits, const Tensor& targ
 class DATAMUX_API Head : public Module {
  public:
   virtual HeadOutput forward(const Tensor& states, const Tensor& targets) = 0;
+  /// True when the outputs depend on position 0 of each instance's token states only (a [CLS]-pooled
+  /// sentence head). With a position-wise demux the runtime then demultiplexes only the prefix and
+  /// position 0 at inference, instead of all L positions.
+  virtual bool reads_first_position_only() const { return false; }
 };
 
 }  // namespace datamux
