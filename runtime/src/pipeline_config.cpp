@@ -68,7 +68,7 @@ const std::vector<OptionSpec>& train_schema() {
       opt_float("retrieval_loss_coeff", 0.0, "weight of the retrieval auxiliary loss (reconstruct each instance's tokens)", 0.0),
       opt_float("label_smoothing", 0.0, "task cross-entropy label smoothing", 0.0, 1.0),
       opt_int("eval_every", 0, "evaluate on the validation split every K steps (0 = only at the end)", 0),
-      opt_int("log_every", 50, "progress line every K steps when not on a terminal", 1),
+      opt_int("log_every", 50, "a metrics.csv row every K steps, and a progress line when not on a terminal", 1),
       opt_string("init_from", "", "checkpoint (model.safetensors) to start from, e.g. a retrieval warm-up"),
   };
   return s;

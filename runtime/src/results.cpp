@@ -27,6 +27,8 @@ void ResultsWriter::write_pipeline() const { write_file_atomic((fs::path(dir_) /
 
 std::string ResultsWriter::checkpoint_path() const { return (fs::path(dir_) / "model.safetensors").string(); }
 
+std::string ResultsWriter::file_path(const std::string& name) const { return (fs::path(dir_) / name).string(); }
+
 std::string ResultsWriter::checkpoint_note() const {
   return checkpoint_written_ ? fmt::format("the last good checkpoint is {}", checkpoint_path())
                              : std::string("no checkpoint was written before that step");

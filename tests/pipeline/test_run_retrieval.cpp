@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 using namespace datamux;
 using namespace datamux::runtime;
@@ -76,5 +77,38 @@ TEST(RunRetrieval, UnknownPluginSuggestsTheClosest) {
   } catch (const InputError& e) {
     EXPECT_THAT(e.what(), HasSubstr("gaussian"));
   }
+  fs::remove_all(out);
+}
+
+// metrics.csv: the training curve, one train row per log_every steps and one validation row per eval_every,
+// with per-instance accuracy columns that agree with the overall accuracy.
+TEST(RunRetrieval, MetricsCsvHoldsTheTrainingCurvePerInstance) {
+  PipelineConfig c = load_pipeline(pipeline_fixture("retrieval_small.toml"),
+                                   {"train.steps=30", "train.log_every=10", "train.eval_every=15", "model.instances=2"});
+  fs::path out = scratch_dir("metrics-csv");
+  RunSummary s = run_pipeline(c, quiet_run(out));
+  std::ifstream f(out / "metrics.csv");
+  ASSERT_TRUE(f) << "metrics.csv missing";
+  std::string header;
+  std::getline(f, header);
+  EXPECT_EQ(header, "step,split,loss,accuracy,lr,examples_per_s,min_instance_accuracy,instance_0,instance_1");
+  std::vector<std::string> keys;
+  std::string line, last_validation;
+  while (std::getline(f, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+    if (line.back() == ',') cells.emplace_back();
+    ASSERT_EQ(cells.size(), 9u) << line;
+    keys.push_back(cells[0] + ":" + cells[1]);
+    const double acc = std::stod(cells[3]), lowest = std::stod(cells[6]);
+    const double i0 = std::stod(cells[7]), i1 = std::stod(cells[8]);
+    EXPECT_NEAR(lowest, std::min(i0, i1), 1e-6) << line;
+    EXPECT_LE(lowest, acc + 1e-6) << line;
+    if (cells[1] == "train") EXPECT_GT(std::stod(cells[4]), 0.0) << "lr column: " << line;
+    if (cells[1] == "validation") last_validation = line;
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{"10:train", "15:validation", "20:train", "30:train", "30:validation"}));
+  EXPECT_FALSE(last_validation.empty());
   fs::remove_all(out);
 }

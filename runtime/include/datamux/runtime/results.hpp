@@ -1,4 +1,5 @@
-// datamux/runtime/results.hpp - the files a run leaves: pipeline.toml, model.safetensors, results.json.
+// datamux/runtime/results.hpp - the files a run leaves: pipeline.toml, model.safetensors, results.json
+// (and metrics.csv, the training curve, written row by row by the training loop).
 // Each is written to a temp file and renamed, so an interrupted run never leaves half a file.
 #pragma once
 
@@ -20,6 +21,8 @@ class ResultsWriter {
   void write_checkpoint(const Module& model, const std::vector<std::pair<std::string, std::string>>& metadata);
   void write_results(const RunSummary& summary, Split split, std::size_t peak_tensor_bytes) const;
   std::string checkpoint_path() const;
+  /// Another file of the run folder, e.g. metrics.csv (the training curve).
+  std::string file_path(const std::string& name) const;
   /// "the last good checkpoint is <path>" or "no checkpoint was written yet".
   std::string checkpoint_note() const;
 
