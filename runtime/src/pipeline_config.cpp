@@ -47,6 +47,10 @@ const std::vector<OptionSpec>& model_schema() {
       opt_int("threads", 0, "OpenMP threads (0 = OMP_NUM_THREADS or all cores)", 0, 1024),
       opt_string("input", "flat", "image tasks: feed the backbone flat vectors or [C,H,W] images", {"flat", "image"}),
       opt_float("embedding_stddev", 0.02, "text tasks: init stddev of token and position embeddings", 0.0),
+      opt_string("dtype", "f32",
+                 "matmul inputs: bf16 rounds them to bfloat16 (f32 accumulation, f32 master weights) where the CPU "
+                 "has AVX512-BF16 or AMX, and runs f32 with a log line elsewhere; convolutions stay f32",
+                 {"f32", "bf16"}),
   };
   return s;
 }

@@ -1,6 +1,7 @@
 // results.json, the resolved pipeline and checkpoints, written atomically.
 #include <datamux/core/atomic_file.hpp>
 #include <datamux/core/checkpoint.hpp>
+#include <datamux/core/precision.hpp>
 #include <datamux/runtime/results.hpp>
 #include <datamux/runtime/trainer.hpp>
 
@@ -56,6 +57,7 @@ void ResultsWriter::write_results(const RunSummary& s, Split split, std::size_t 
       {"demux", config_.demux.plugin},
       {"task", config_.task.get_string("kind")},
       {"seed", config_.model.get_int("seed")},
+      {"dtype", effective_matmul_precision() == MatmulPrecision::bf16 ? "bf16" : "f32"},  // what ran, not what was asked
       {"steps", s.steps_done},
       {"split", split_name(split)},
       {"accuracy", a.value()},

@@ -1,4 +1,6 @@
 // End-to-end: a small retrieval pipeline trained from TOML through the registry's plugins.
+#include <datamux/core/cpu_features.hpp>
+#include <datamux/core/precision.hpp>
 #include <datamux/runtime/trainer.hpp>
 #include <gmock/gmock.h>
 
@@ -111,4 +113,23 @@ TEST(RunRetrieval, MetricsCsvHoldsTheTrainingCurvePerInstance) {
   EXPECT_EQ(keys, (std::vector<std::string>{"10:train", "15:validation", "20:train", "30:train", "30:validation"}));
   EXPECT_FALSE(last_validation.empty());
   fs::remove_all(out);
+}
+
+// [model] dtype = "bf16": trains to the f32 run's accuracy, reports what ran (bf16 only where the CPU has
+// fast bf16), and a later f32 pipeline in the same process runs f32 again.
+TEST(RunRetrieval, Bf16DtypeTrainsLikeF32AndDoesNotLeak) {
+  PipelineConfig f32 = load_pipeline(pipeline_fixture("retrieval_small.toml"));
+  PipelineConfig bf16 = load_pipeline(pipeline_fixture("retrieval_small.toml"), {"model.dtype=\"bf16\""});
+  fs::path a = scratch_dir("dtype-bf16"), b = scratch_dir("dtype-f32");
+  RunSummary rb = run_pipeline(bf16, quiet_run(a));
+  nlohmann::json jb = nlohmann::json::parse(std::ifstream(a / "results.json"));
+  EXPECT_EQ(jb["dtype"], bf16_matmul_is_fast() ? "bf16" : "f32");
+  RunSummary rf = run_pipeline(f32, quiet_run(b));
+  nlohmann::json jf = nlohmann::json::parse(std::ifstream(b / "results.json"));
+  EXPECT_EQ(jf["dtype"], "f32");
+  EXPECT_EQ(matmul_precision(), MatmulPrecision::f32);
+  EXPECT_GT(rb.final_eval.accuracy.value(), 0.9);
+  EXPECT_NEAR(rb.final_eval.accuracy.value(), rf.final_eval.accuracy.value(), 0.02);
+  fs::remove_all(a);
+  fs::remove_all(b);
 }
