@@ -248,6 +248,9 @@ TEST(SvgChart, DrawsAxesLabelsLegendAndEscapesText) {
   EXPECT_THAT(svg, HasSubstr("<polyline"));
   EXPECT_EQ(count(svg, "<circle"), 2);
   EXPECT_THAT(svg, HasSubstr(">accuracy</text>"));
+  // Long names keep both ends (a run name's end tells rows apart).
+  EXPECT_EQ(shorten_middle("mux=contextual,instances=16", 20), "mux=cont...tances=16");
+  EXPECT_EQ(shorten_middle("short", 20), "short");
 }
 
 TEST(SweepReport, TiesAndLoneGroupsAreNotMarkedBest) {

@@ -155,7 +155,7 @@ std::string report_html(const SweepResults& r) {
   chosen.log_x = wants_log_x(r, main);
   chosen.integer_x = true;
   chosen.x_categories = r.x_categories;
-  if (is_fraction(r.y_metric)) chosen.y_max = 1.0;
+  if (is_fraction(r.y_metric)) chosen.y_min = 0.0, chosen.y_max = 1.0;  // error bars do not push it past [0, 1]
   if (r.y_metric == "throughput_multiplier") chosen.y_min = 0.0;
 
   Chart multiplier;

@@ -31,7 +31,22 @@ std::string tick_label(double v) {
   return s == "-0" ? "0" : s;
 }
 
+// A bold title's font size: 15 px, smaller when the title would not fit the chart's width (bold
+// sans-serif runs about 0.6 em a character).
+double title_size(const std::string& title, double width) {
+  const double fit = (width - 20) / (0.6 * std::max<std::size_t>(1, title.size()));
+  return std::clamp(fit, 9.0, 15.0);
+}
+
 }  // namespace
+
+/// Long names keep their start and their end ("mux=contextual,heads=4,...,instances=16"): the end of a
+/// run name is often what tells two rows apart.
+std::string shorten_middle(const std::string& s, std::size_t max) {
+  if (s.size() <= max || max < 8) return s;
+  const std::size_t head = (max - 3) / 2, tail = max - 3 - head;
+  return s.substr(0, head) + "..." + s.substr(s.size() - tail);
+}
 
 std::string xml_escape(const std::string& s) {
   std::string out;
@@ -80,8 +95,8 @@ std::string svg_line_chart(const Chart& c) {
       "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
       "font-family=\"sans-serif\" font-size=\"12\" role=\"img\" aria-label=\"{2}\">\n"
       "<rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n"
-      "<text x=\"{3}\" y=\"22\" font-size=\"15\" font-weight=\"bold\" text-anchor=\"middle\">{2}</text>\n",
-      kWidth, kHeight, xml_escape(c.title), kLeft + pw / 2);
+      "<text x=\"{3}\" y=\"22\" font-size=\"{4:.1f}\" font-weight=\"bold\" text-anchor=\"middle\">{2}</text>\n",
+      kWidth, kHeight, xml_escape(c.title), kWidth / 2, title_size(c.title, kWidth));
   // Axes, grid and ticks.
   o += "<g class=\"axes\" stroke=\"#ccc\">\n";
   for (double y = ymin; y <= ymax + step / 2; y += step)
@@ -101,6 +116,8 @@ std::string svg_line_chart(const Chart& c) {
     xticks.assign(xs.begin(), xs.end());
   } else {
     double xs_step = nice_step(xmax - xmin > 0 ? xmax - xmin : 1, 6);
+    // Whole-number data (steps, N) get whole-number ticks.
+    if (std::all_of(xs.begin(), xs.end(), [](double x) { return x == std::floor(x); })) xs_step = std::max(1.0, xs_step);
     for (double x = std::ceil(xmin / xs_step) * xs_step; x <= xmax + 1e-9; x += xs_step) xticks.push_back(x);
   }
   for (double x : xticks)
@@ -141,7 +158,7 @@ std::string svg_line_chart(const Chart& c) {
     o += fmt::format("<g class=\"legend\"><line x1=\"{0:.1f}\" x2=\"{1:.1f}\" y1=\"{2:.1f}\" y2=\"{2:.1f}\" stroke=\"{3}\" "
                      "stroke-width=\"3\"{4}/><text x=\"{5:.1f}\" y=\"{6:.1f}\">{7}</text></g>\n",
                      kLeft + pw + 12, kLeft + pw + 36, ly, col, dash, kLeft + pw + 42, ly + 4,
-                     xml_escape(s.name.size() > kLegendChars ? s.name.substr(0, kLegendChars - 3) + "..." : s.name));
+                     xml_escape(shorten_middle(s.name, kLegendChars)));
     ly += 18;
   }
   o += "</svg>\n";
@@ -167,7 +184,7 @@ std::string svg_heatmap(const Heatmap& h) {
     const std::string& name = h.rows[r];
     o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\"><title>{}</title>{}</text>\n", kLabels - 6,
                      kTopH + ch * r + ch - 4, xml_escape(name),
-                     xml_escape(name.size() > 46 ? name.substr(0, 43) + "..." : name));
+                     xml_escape(shorten_middle(name, 46)));
   }
   const std::size_t label_every = std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(24.0 / cw)));
   for (std::size_t c = 0; c < h.cols.size(); c += label_every)

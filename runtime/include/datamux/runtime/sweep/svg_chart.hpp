@@ -51,6 +51,9 @@ std::string svg_line_chart(const Chart& chart);
 /// each with its row, column and value as a tooltip, and a colour scale.
 std::string svg_heatmap(const Heatmap& h);
 
+/// `s` cut to `max` characters by replacing its middle with "...".
+std::string shorten_middle(const std::string& s, std::size_t max);
+
 /// Escapes &, <, >, " for XML/HTML text and attributes.
 std::string xml_escape(const std::string& s);
 
