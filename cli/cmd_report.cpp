@@ -14,6 +14,7 @@ namespace {
 void setup_report(Cli& cli) {
   auto dir = std::make_shared<std::string>();
   auto opts = std::make_shared<runtime::sweep::ReportOptions>();
+  auto svg_dir = std::make_shared<std::string>();
   auto* sub = cli.app.add_subcommand("report", "Merges a sweep folder's runs into results.csv/.json, report.md and report.html (charts)");
   sub->footer(
       "Every sub-folder with a finished results.json is a run. Tables and charts show a metric (--y, default\n"
@@ -31,12 +32,17 @@ void setup_report(Cli& cli) {
                   "Metric of the main chart and first table: accuracy (default), loss, min_instance_accuracy,\n"
                   "inference_examples_per_s, train_examples_per_s, throughput_multiplier, wall_seconds, ...");
   sub->add_option("--group", opts->group, "Swept keys that make one line/row, comma-separated, or none (default: the others but the seed)");
-  cli.run_when(sub, [dir, opts] {
+  sub->add_option("--svg", *svg_dir, "Also write each chart of report.html as a standalone SVG file into this folder");
+  cli.run_when(sub, [dir, opts, svg_dir] {
     auto results = runtime::sweep::collect_results(*dir, *opts);
     auto paths = runtime::sweep::write_report(results);
     fmt::print("{} runs ({} unfinished) from {}; x {}, y {}, groups by {}:\n", results.runs.size(), results.unfinished.size(), *dir,
                results.x_key, results.y_metric, results.group_keys.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(results.group_keys, ",")));
     for (const auto& p : paths) fmt::print("  {}\n", p);
+    if (!svg_dir->empty()) {
+      auto charts = runtime::sweep::write_charts(results, *svg_dir);
+      fmt::print("{} charts as SVG files in {}/\n", charts.size(), *svg_dir);
+    }
     return 0;
   });
 }

@@ -234,6 +234,26 @@ TEST(SweepReport, UnknownAxesAndMetricsAreInputErrorsListingTheChoices) {
   EXPECT_THAT(message({"", "", "instances"}), HasSubstr("already the x axis"));
 }
 
+TEST(SweepReport, EveryChartCanBeWrittenAsAStandaloneSvgFile) {
+  auto d = fake_sweep("svg");
+  auto r = collect_results(d.string());
+  auto paths = write_charts(r, (d / "charts").string());
+  // 4 line charts, the heatmap, 2 groups x (loss, accuracy) curves; page order, unique names.
+  std::vector<std::string> names;
+  for (const auto& p : paths) names.push_back(fs::path(p).filename().string());
+  EXPECT_EQ(names, (std::vector<std::string>{"accuracy_vs_n.svg", "throughput_multiplier_vs_n.svg", "accuracy_per_index.svg",
+                                             "accuracy_vs_throughput.svg", "accuracy_per_index_heatmap.svg",
+                                             "curve_loss_mux_gaussian.svg", "curve_accuracy_mux_gaussian.svg",
+                                             "curve_loss_mux_hadamard.svg", "curve_accuracy_mux_hadamard.svg"}));
+  for (const auto& p : paths) {
+    auto svg = datamux::testing::read_text(p);
+    EXPECT_EQ(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u) << p;
+    EXPECT_EQ(count(svg, "</svg>"), 1) << p;
+  }
+  std::ofstream(d / "a-file") << "x";
+  EXPECT_THROW(write_charts(r, (d / "a-file").string()), datamux::InputError);
+}
+
 TEST(SweepReport, EmptyFolderIsAnInputError) {
   auto d = datamux::testing::sweep_scratch("empty");
   EXPECT_THROW(collect_results(d.string()), datamux::InputError);

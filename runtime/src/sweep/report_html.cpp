@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <set>
@@ -80,6 +81,17 @@ std::string spec_of(const std::string& m) {
   return "{:.0f}";
 }
 
+// A file name stem from a title: lower-case letters and digits, anything else one '_'.
+std::string slug(const std::string& text) {
+  std::string o;
+  for (char c : text) {
+    if (std::isalnum(static_cast<unsigned char>(c))) o += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    else if (!o.empty() && o.back() != '_') o += '_';
+  }
+  while (!o.empty() && o.back() == '_') o.pop_back();
+  return o.empty() ? "chart" : o;
+}
+
 // One cell per run and instance index: where a mux loses which instance, run by run.
 Heatmap index_heatmap(const SweepResults& r) {
   Heatmap h;
@@ -102,12 +114,12 @@ Heatmap index_heatmap(const SweepResults& r) {
 
 // Training curves: per group, one chart of the training loss and one of the accuracy by step, a line
 // per x value (mean over the runs sharing group and x).
-std::string curve_charts(const SweepResults& r) {
+std::vector<ReportChart> curve_charts(const SweepResults& r) {
   const auto loss = curves(r, "loss"), acc = curves(r, "accuracy");
   bool validation = false;
   for (const auto& rec : r.runs)
     for (const auto& p : rec.curve) validation = validation || p.validation;
-  std::string o;
+  std::vector<ReportChart> o;
   for (const auto& [g, byx] : loss) {
     Chart l;
     l.title = "Training loss by step: " + g;
@@ -133,17 +145,17 @@ std::string curve_charts(const SweepResults& r) {
         for (const auto& [step, v] : bystep) s.points.push_back({static_cast<double>(step), v, 0});
         a.series.push_back(std::move(s));
       }
-    o += svg_line_chart(l) + svg_line_chart(a);
+    o.push_back({"curve_loss_" + slug(g), ReportChart::kCurves, svg_line_chart(l)});
+    o.push_back({"curve_accuracy_" + slug(g), ReportChart::kCurves, svg_line_chart(a)});
   }
   return o;
 }
 
 }  // namespace
 
-std::string report_html(const SweepResults& r) {
+std::vector<ReportChart> report_charts(const SweepResults& r) {
   const Table main = aggregate(r, r.y_metric), acc = aggregate(r, "accuracy"), mult = throughput_multiplier(r),
               tput = aggregate(r, "inference_examples_per_s");
-  std::string title = r.group_keys.empty() ? "runs" : fmt::format("{}", fmt::join(r.group_keys, ", "));
   const bool x_is_n = r.x_key == "model.instances";
   const std::string x_label = x_is_n ? "N (instances multiplexed)" : r.x_key;
 
@@ -202,6 +214,26 @@ std::string report_html(const SweepResults& r) {
     tradeoff.series.push_back(std::move(s));
   }
 
+  std::vector<ReportChart> out;
+  out.push_back({slug(r.y_metric + "_vs_" + r.x_name), ReportChart::kMain, svg_line_chart(chosen)});
+  if (r.y_metric != "throughput_multiplier")  // else the chosen chart is that one
+    out.push_back({slug("throughput_multiplier_vs_" + r.x_name), ReportChart::kMain, svg_line_chart(multiplier)});
+  out.push_back({"accuracy_per_index", ReportChart::kMain, svg_line_chart(per_index)});
+  out.push_back({"accuracy_vs_throughput", ReportChart::kMain, svg_line_chart(tradeoff)});
+  out.push_back({"accuracy_per_index_heatmap", ReportChart::kHeatmap, svg_heatmap(index_heatmap(r))});
+  for (auto& c : curve_charts(r)) out.push_back(std::move(c));
+  return out;
+}
+
+std::string report_html(const SweepResults& r) {
+  const std::string title = r.group_keys.empty() ? "runs" : fmt::format("{}", fmt::join(r.group_keys, ", "));
+  const auto charts = report_charts(r);
+  auto section = [&](ReportChart::Section which) {
+    std::string o;
+    for (const auto& c : charts)
+      if (c.section == which) o += c.svg;
+    return o;
+  };
   std::string o = fmt::format(
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>datamux sweep report: {0}</title>\n"
       "<style>body{{font-family:sans-serif;margin:2em;color:#222;max-width:1500px}} .charts{{display:flex;flex-wrap:wrap;gap:16px}}"
@@ -212,11 +244,9 @@ std::string report_html(const SweepResults& r) {
       xml_escape(r.dir), r.runs.size(),
       r.unfinished.empty() ? "" : fmt::format(", {} unfinished ({})", r.unfinished.size(), xml_escape(fmt::format("{}", fmt::join(r.unfinished, ", ")))),
       xml_escape(title), xml_escape(r.x_key));
-  std::vector<const Chart*> charts = {&chosen, &multiplier, &per_index, &tradeoff};
-  if (r.y_metric == "throughput_multiplier") charts.erase(charts.begin() + 1);  // the chosen chart is that one
-  for (const Chart* c : charts) o += svg_line_chart(*c);
-  o += "</div>\n<h2>Accuracy per instance index</h2>\n<div class=\"charts\">\n" + svg_heatmap(index_heatmap(r)) + "</div>\n";
-  const std::string curve_svgs = curve_charts(r);
+  o += section(ReportChart::kMain);
+  o += "</div>\n<h2>Accuracy per instance index</h2>\n<div class=\"charts\">\n" + section(ReportChart::kHeatmap) + "</div>\n";
+  const std::string curve_svgs = section(ReportChart::kCurves);
   o += "<h2>Training curves</h2>\n";
   o += curve_svgs.empty() ? "<p class=\"note\">No run has a metrics.csv (runs made before datamux logged training curves).</p>\n"
                           : "<div class=\"charts\">\n" + curve_svgs + "</div>\n";

@@ -1,5 +1,6 @@
 // results.csv, results.json and report.md from a collected sweep.
 #include <datamux/core/atomic_file.hpp>
+#include <datamux/error.hpp>
 #include <datamux/runtime/sweep/report.hpp>
 
 #include <fmt/format.h>
@@ -165,6 +166,20 @@ std::vector<std::string> write_report(const SweepResults& r) {
   for (const auto& [name, content] : files) {
     paths.push_back((fs::path(r.dir) / name).string());
     write_file_atomic(paths.back(), content);
+  }
+  return paths;
+}
+
+std::vector<std::string> write_charts(const SweepResults& r, const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir))
+    throw InputError(fmt::format("--svg {}: cannot create the folder ({}); give a folder path", dir, ec ? ec.message() : "a file is in the way"));
+  std::vector<std::string> paths;
+  for (const auto& c : report_charts(r)) {
+    paths.push_back((fs::path(dir) / (c.name + ".svg")).string());
+    write_file_atomic(paths.back(), c.svg);
   }
   return paths;
 }

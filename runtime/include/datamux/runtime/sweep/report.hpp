@@ -97,4 +97,16 @@ std::string results_json(const SweepResults& r);
 std::string report_markdown(const SweepResults& r);
 std::string report_html(const SweepResults& r);
 
+/// One chart of report.html as a standalone SVG document (for `datamux report --svg DIR`).
+struct ReportChart {
+  enum Section { kMain, kHeatmap, kCurves };
+  std::string name;  // file stem: accuracy_vs_n, throughput_multiplier_vs_n, curve_loss_mux_gaussian, ...
+  Section section = kMain;
+  std::string svg;
+};
+/// report.html's charts in page order.
+std::vector<ReportChart> report_charts(const SweepResults& r);
+/// Writes each chart as DIR/<name>.svg (atomically, creating DIR); returns the paths.
+std::vector<std::string> write_charts(const SweepResults& r, const std::string& dir);
+
 }  // namespace datamux::runtime::sweep
