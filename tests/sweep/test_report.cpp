@@ -273,6 +273,21 @@ TEST(SvgChart, DrawsAxesLabelsLegendAndEscapesText) {
   EXPECT_EQ(shorten_middle("short", 20), "short");
 }
 
+TEST(SweepReport, GroupsAreInNaturalOrder) {
+  NaturalLess less;
+  EXPECT_TRUE(less("instances=4", "instances=12"));
+  EXPECT_FALSE(less("instances=12", "instances=4"));
+  EXPECT_TRUE(less("layers=1,hidden=32", "layers=2,hidden=16"));
+  EXPECT_TRUE(less("heads=2,x", "heads=2,y"));
+  EXPECT_TRUE(less("a", "ab"));
+  EXPECT_FALSE(less("a1", "a1"));
+  EXPECT_TRUE(less("norm=1.5", "norm=20.0"));
+  Table t{{"instances=12", {}}, {"instances=4", {}}, {"instances=1", {}}};
+  std::vector<std::string> order;
+  for (const auto& [g, row] : t) order.push_back(g);
+  EXPECT_EQ(order, (std::vector<std::string>{"instances=1", "instances=4", "instances=12"}));
+}
+
 TEST(SweepReport, TiesAndLoneGroupsAreNotMarkedBest) {
   Table t{{"a", {{1, {1.0, 0, 1}}, {2, {0.9, 0, 1}}}}, {"b", {{1, {1.0, 0, 1}}, {2, {0.8, 0, 1}}, {4, {0.5, 0, 1}}}}};
   auto best = best_per_n(t);

@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -167,6 +168,30 @@ void choose_axes(SweepResults& r, const ReportOptions& o) {
 
 }  // namespace
 
+bool NaturalLess::operator()(const std::string& a, const std::string& b) const {
+  std::size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    const bool da = std::isdigit(static_cast<unsigned char>(a[i])) != 0, db = std::isdigit(static_cast<unsigned char>(b[j])) != 0;
+    if (da && db) {
+      std::size_t ie = i, je = j;
+      while (ie < a.size() && std::isdigit(static_cast<unsigned char>(a[ie]))) ++ie;
+      while (je < b.size() && std::isdigit(static_cast<unsigned char>(b[je]))) ++je;
+      // Compare the digit runs as numbers: without leading zeros, the longer is larger.
+      std::size_t is = i, js = j;
+      while (is + 1 < ie && a[is] == '0') ++is;
+      while (js + 1 < je && b[js] == '0') ++js;
+      if (ie - is != je - js) return ie - is < je - js;
+      if (int c = a.compare(is, ie - is, b, js, je - js); c != 0) return c < 0;
+      i = ie, j = je;
+      continue;
+    }
+    if (a[i] != b[j]) return a[i] < b[j];
+    ++i, ++j;
+  }
+  if (a.size() - i != b.size() - j) return a.size() - i < b.size() - j;
+  return a < b;  // equal in natural order ("01" and "1"): fall back to a strict order
+}
+
 SweepResults collect_results(const std::string& dir, const ReportOptions& options) {
   if (!fs::is_directory(dir)) throw InputError(fmt::format("{}: not a folder (give the sweep's output folder, e.g. runs/mux_vs_n)", dir));
   SweepResults r;
@@ -222,7 +247,7 @@ SweepResults collect_results(const std::string& dir, const ReportOptions& option
     rec.group = g.empty() ? "all runs" : g;
   }
   std::stable_sort(r.runs.begin(), r.runs.end(), [](const RunRecord& a, const RunRecord& b) {
-    if (a.group != b.group) return a.group < b.group;
+    if (a.group != b.group) return NaturalLess{}(a.group, b.group);
     if (a.x != b.x) return a.x < b.x;
     return a.results.value("seed", int64_t{0}) < b.results.value("seed", int64_t{0});
   });
@@ -231,7 +256,7 @@ SweepResults collect_results(const std::string& dir, const ReportOptions& option
 
 Table aggregate(const SweepResults& r, const std::string& field) {
   if (field == "throughput_multiplier") return throughput_multiplier(r);
-  std::map<std::string, std::map<double, std::vector<double>>> values;
+  ByGroup<std::map<double, std::vector<double>>> values;
   for (const auto& rec : r.runs)
     if (rec.results.contains(field) && rec.results[field].is_number())
       values[rec.group][rec.x].push_back(rec.results[field].get<double>());
@@ -284,8 +309,8 @@ std::string x_text(const SweepResults& r, double x) {
 
 std::string x_header(const SweepResults& r, double x) { return r.x_name + "=" + x_text(r, x); }
 
-std::map<std::string, std::map<double, std::map<int64_t, double>>> curves(const SweepResults& r, const std::string& column) {
-  std::map<std::string, std::map<double, std::map<int64_t, std::vector<double>>>> values;
+ByGroup<std::map<double, std::map<int64_t, double>>> curves(const SweepResults& r, const std::string& column) {
+  ByGroup<std::map<double, std::map<int64_t, std::vector<double>>>> values;
   for (const auto& rec : r.runs) {
     bool has_validation = false;
     for (const auto& p : rec.curve) has_validation = has_validation || p.validation;
@@ -295,7 +320,7 @@ std::map<std::string, std::map<double, std::map<int64_t, double>>> curves(const 
       if (p.validation == want_validation)
         values[rec.group][rec.x][p.step].push_back(column == "loss" ? p.loss : p.accuracy);
   }
-  std::map<std::string, std::map<double, std::map<int64_t, double>>> out;
+  ByGroup<std::map<double, std::map<int64_t, double>>> out;
   for (const auto& [g, byx] : values)
     for (const auto& [x, bystep] : byx)
       for (const auto& [step, v] : bystep) out[g][x][step] = cell_of(v).mean;
@@ -315,8 +340,8 @@ int64_t per_index_n(const SweepResults& r) {
   return informative > 0 ? informative : largest;
 }
 
-std::map<std::string, std::vector<double>> per_index_accuracy(const SweepResults& r, int64_t n) {
-  std::map<std::string, std::vector<double>> sum;
+ByGroup<std::vector<double>> per_index_accuracy(const SweepResults& r, int64_t n) {
+  ByGroup<std::vector<double>> sum;
   std::map<std::string, int> count;
   for (const auto& rec : r.runs) {
     if (rec.instances != n || !rec.results.contains("per_instance_accuracy")) continue;

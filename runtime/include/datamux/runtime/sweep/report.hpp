@@ -45,7 +45,7 @@ struct SweepResults {
   std::string dir;
   std::vector<std::string> swept_keys;   // union over runs, first-seen order
   std::vector<std::string> group_keys;   // the keys that make a group (the chosen or default --group)
-  std::vector<RunRecord> runs;           // sorted by group, then x, then seed
+  std::vector<RunRecord> runs;           // sorted by group (natural order), then x, then seed
   std::vector<std::string> unfinished;   // run folders without a finished results.json
   std::string x_key = "model.instances"; // the x axis
   std::string x_name = "N";              // its name in headers: N, heads, demux, ...
@@ -58,13 +58,21 @@ struct SweepResults {
 /// run, or when an option names a key or metric the runs do not have (the message lists the choices).
 SweepResults collect_results(const std::string& dir, const ReportOptions& options = {});
 
+/// Group names in natural order: numbers inside compare by value ("instances=4" before "instances=12").
+struct NaturalLess {
+  bool operator()(const std::string& a, const std::string& b) const;
+};
+/// group -> value, groups in natural order.
+template <class V>
+using ByGroup = std::map<std::string, V, NaturalLess>;
+
 /// Mean, sample std and count of a metric over the runs of one group and one x.
 struct Cell {
   double mean = 0, std = 0;
   int count = 0;
 };
 /// group -> x -> cell.
-using Table = std::map<std::string, std::map<double, Cell>>;
+using Table = ByGroup<std::map<double, Cell>>;
 /// group -> x -> cell, for a numeric results.json field (e.g. "accuracy"), or "throughput_multiplier".
 Table aggregate(const SweepResults& r, const std::string& field);
 /// group -> x -> inference examples/s relative to the group's smallest x (1 at N = 1 when x is N).
@@ -80,14 +88,14 @@ std::string x_header(const SweepResults& r, double x);
 std::string x_text(const SweepResults& r, double x);
 /// group -> x -> step -> mean (over the group's runs at x) of a training-curve column: "loss" of the
 /// train rows, "accuracy" of the validation rows (of the train rows for runs without validation rows).
-std::map<std::string, std::map<double, std::map<int64_t, double>>> curves(const SweepResults& r, const std::string& column);
+ByGroup<std::map<double, std::map<int64_t, double>>> curves(const SweepResults& r, const std::string& column);
 /// "0.9300 ± 0.0141" (the std only when the cell has more than one run), `spec` a fmt spec like "{:.4f}".
 std::string format_cell(const Cell& c, const std::string& spec);
 /// The N the per-index view shows: the largest N at which some group still reaches 50% accuracy (past it,
 /// every index is near chance and the view shows noise), else the largest N.
 int64_t per_index_n(const SweepResults& r);
 /// group -> mean per-instance-index accuracy over the group's runs at N = n (groups without n are left out).
-std::map<std::string, std::vector<double>> per_index_accuracy(const SweepResults& r, int64_t n);
+ByGroup<std::vector<double>> per_index_accuracy(const SweepResults& r, int64_t n);
 
 /// Writes results.csv, results.json, report.md and report.html into r.dir (each atomically); returns their paths.
 std::vector<std::string> write_report(const SweepResults& r);
