@@ -8,7 +8,9 @@
 #      cells, and records any JavaScript error; its verdict is read back with --dump-dom;
 #   2. as it is, to a PNG screenshot, which must not be blank: enough non-white pixels, and the first
 #      series colour actually drawn (scripts/report_check/png_check.py).
-# Chromium's own console output is scanned for JavaScript errors too. Off unless DATAMUX_TEST_REPORT=1
+# Chromium's own console output is scanned for JavaScript errors too. Then it checks the check: copies of
+# the page with a planted JavaScript error, with its first chart's series removed, and a blank page must
+# each be rejected. Off unless DATAMUX_TEST_REPORT=1
 # (it installs a browser); scripts/test.sh runs it. Needs root (or sudo) only to install chromium.
 set -euo pipefail
 
@@ -48,15 +50,22 @@ browser() {
     --user-data-dir="${WORK}/profile" --enable-logging=stderr --v=0 --hide-scrollbars "$@"
 }
 
-# 1. The DOM, laid out, with the checker appended.
-CHECKS="${WORK}/check.html"
-sed 's#</body></html>##' "${OUT}/report.html" >"$CHECKS"
-{ echo "<script>"; cat "${ROOT}/scripts/report_check/check.js"; echo "</script></body></html>"; } >>"$CHECKS"
-browser --dump-dom "file://${CHECKS}" >"${WORK}/dom.html" 2>"${WORK}/dom.err" || { cat "${WORK}/dom.err"; fail "chromium --dump-dom failed"; }
-VERDICT="$(grep -o 'data-check="[^"]*"' "${WORK}/dom.html" | head -1 | sed -e 's/^data-check="//' -e 's/"$//' -e 's/&quot;/"/g')"
-[ -n "$VERDICT" ] || { head -c 2000 "${WORK}/dom.html"; fail "the checker script did not run (a JavaScript error?)"; }
-say "DOM: ${VERDICT}"
-python3 - "$VERDICT" "${OUT}/results.csv" <<'PY' || fail "the rendered page is not right (see the DOM line above)"
+# check_page PAGE: 0 when the page renders right, 1 (with the reasons) when it does not.
+check_page() {
+  local page="$1" name
+  name="$(basename "$page" .html)"
+  # 1. The DOM, laid out, with an error listener first in <head> and the checker last in <body>.
+  local checks="${WORK}/${name}.check.html"
+  sed -e 's#<head>#<head><script>window.__errors=[];addEventListener("error",e=>__errors.push(String(e.message)))</script>#' \
+    -e 's#</body></html>##' "$page" >"$checks"
+  { echo "<script>"; cat "${ROOT}/scripts/report_check/check.js"; echo "</script></body></html>"; } >>"$checks"
+  browser --dump-dom "file://${checks}" >"${WORK}/${name}.dom" 2>"${WORK}/${name}.err" ||
+    { cat "${WORK}/${name}.err"; say "chromium --dump-dom failed"; return 1; }
+  local verdict
+  verdict="$(grep -o 'data-check="[^"]*"' "${WORK}/${name}.dom" | head -1 | sed -e 's/^data-check="//' -e 's/"$//' -e 's/&quot;/"/g')"
+  [ -n "$verdict" ] || { say "the checker script did not run (a JavaScript error?)"; return 1; }
+  say "${name}: DOM ${verdict}"
+  python3 - "$verdict" "${OUT}/results.csv" <<'PY' || return 1
 import csv, json, sys
 v = json.loads(sys.argv[1])
 runs = list(csv.DictReader(open(sys.argv[2])))
@@ -71,13 +80,41 @@ if v["zero_size"]: problems.append("svgs laid out with zero size: %s" % v["zero_
 for p in problems: print("test_report.sh: " + p)
 sys.exit(1 if problems else 0)
 PY
-if grep -E 'Uncaught|CONSOLE.*(Error|error)' "${WORK}/dom.err"; then fail "JavaScript error in the console"; fi
+  if grep -E 'Uncaught|CONSOLE.*(Error|error)' "${WORK}/${name}.err"; then say "JavaScript error in the console"; return 1; fi
+  # 2. The page as it is, to a PNG that must not be blank.
+  browser --window-size=1500,2400 --screenshot="${WORK}/${name}.png" "file://${page}" >"${WORK}/${name}.shot" 2>&1 ||
+    { cat "${WORK}/${name}.shot"; say "chromium --screenshot failed"; return 1; }
+  if grep -E 'Uncaught|CONSOLE.*(Error|error)' "${WORK}/${name}.shot"; then say "JavaScript error in the console"; return 1; fi
+  python3 "${ROOT}/scripts/report_check/png_check.py" "${WORK}/${name}.png" "#4e79a7" || { say "the screenshot looks blank"; return 1; }
+}
 
-# 2. The page as it is, to a PNG.
-browser --window-size=1500,2400 --screenshot="${WORK}/report.png" "file://${OUT}/report.html" >"${WORK}/shot.log" 2>&1 ||
-  { cat "${WORK}/shot.log"; fail "chromium --screenshot failed"; }
-if grep -E 'Uncaught|CONSOLE.*(Error|error)' "${WORK}/shot.log"; then fail "JavaScript error in the console"; fi
-python3 "${ROOT}/scripts/report_check/png_check.py" "${WORK}/report.png" "#4e79a7" || fail "the screenshot looks blank"
+check_page "${OUT}/report.html" || fail "report.html does not render right"
 [ -z "${DATAMUX_REPORT_PNG:-}" ] || cp "${WORK}/report.png" "$DATAMUX_REPORT_PNG"
+
+# The check itself must catch what it is for: a page with a JavaScript error, a page whose first chart
+# lost its series, and a blank page each fail.
+sed 's#</body>#<script>throw new Error("planted by test_report.sh")</script></body>#' "${OUT}/report.html" >"${WORK}/js_error.html"
+python3 - "${OUT}/report.html" "${WORK}/empty_chart.html" <<'PY'
+import re, sys
+html = open(sys.argv[1]).read()
+first = html.index('<svg xmlns="http://www.w3.org/2000/svg" class="chart"')
+end = html.index("</svg>", first)
+chart = re.sub(r'<g class="series".*?</g>\n', "", html[first:end], flags=re.S)
+open(sys.argv[2], "w").write(html[:first] + chart + html[end:])
+PY
+printf '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body></body></html>\n' >"${WORK}/blank.html"
+for broken in js_error empty_chart blank; do
+  if check_page "${WORK}/${broken}.html" >"${WORK}/${broken}.verdict" 2>&1; then
+    cat "${WORK}/${broken}.verdict"
+    fail "the check passed ${broken}.html, which it must reject"
+  fi
+  say "${broken}.html rejected: $(grep -v ': DOM ' "${WORK}/${broken}.verdict" | head -1)"
+done
+# And the screenshot check on its own: a blank page's PNG fails it.
+browser --window-size=1500,2400 --screenshot="${WORK}/blank.png" "file://${WORK}/blank.html" >/dev/null 2>&1
+if python3 "${ROOT}/scripts/report_check/png_check.py" "${WORK}/blank.png" "#4e79a7" >"${WORK}/blank.png.verdict"; then
+  fail "png_check.py passed a blank screenshot"
+fi
+say "blank.png rejected: $(tail -1 "${WORK}/blank.png.verdict")"
 
 say "ok ($(($(date +%s) - START)) s)"

@@ -4,8 +4,9 @@
 // heatmap's cells (the script compares them with results.csv: one per run and instance index). The verdict goes into <body data-check="{json}"> for
 // --dump-dom to print.
 (function () {
-  const errors = [];
-  window.addEventListener("error", (e) => errors.push(String(e.message)));
+  // test_report.sh puts a listener at the top of <head> that collects errors into window.__errors, so
+  // errors of scripts earlier in the page count too.
+  const errors = window.__errors || [];
   const verdict = { errors, charts: 0, empty: [], zero_size: [], heatmaps: 0, heatmap_cells: 0 };
   try {
     const charts = Array.from(document.querySelectorAll("svg.chart"));
