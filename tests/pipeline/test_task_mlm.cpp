@@ -224,3 +224,38 @@ TEST(MlmTask, ShortTrainingAtTwoInstancesBeatsTheFrequencyBaselineAndSavesTheTok
   EXPECT_NEAR(eval_pipeline(c, e).final_eval.accuracy.value(), s.final_eval.accuracy.value(), 1e-9);
   fs::remove_all(dir);
 }
+
+// The recipe's pipelines chain: each stage's init_from is the previous stage's output, and the stages
+// agree on everything a loaded tensor's meaning depends on (N, widths, vocabulary, length, the tokenizer
+// keys of the corpus), so init_from loads every shared tensor. Schema only: no data needed.
+TEST(MlmTask, RecipePipelinesChainAndAgreeOnShapesAndTokenizer) {
+  const std::string dir = std::string(DATAMUX_SOURCE_DIR) + "/examples/pipelines/muxplm/";
+  const PipelineConfig s1 = load_pipeline(dir + "stage1_retrieval.toml");
+  EXPECT_EQ(s1.task.get_string("kind"), "retrieval");
+  for (const std::string corpus : {"brown", "spam"}) {
+    SCOPED_TRACE(corpus);
+    const PipelineConfig s2 = load_pipeline(dir + "stage2_mlm_" + corpus + ".toml");
+    const PipelineConfig s3 =
+        load_pipeline(dir + (corpus == "brown" ? "stage3_brown_tagging.toml" : "stage3_spam.toml"));
+    EXPECT_EQ(s2.task.get_string("kind"), "mlm");
+    EXPECT_EQ(s2.train.get_string("init_from"), s1.output.get_string("dir") + "/model.safetensors");
+    EXPECT_EQ(s3.train.get_string("init_from"), s2.output.get_string("dir") + "/model.safetensors");
+    for (const char* key : {"instances", "hidden", "seed"}) {
+      EXPECT_EQ(s2.model.get_int(key), s1.model.get_int(key)) << key;
+      EXPECT_EQ(s3.model.get_int(key), s1.model.get_int(key)) << key;
+    }
+    for (const PluginSection* s : {&s2.mux, &s2.backbone, &s2.demux, &s3.mux, &s3.backbone, &s3.demux}) {
+      const PluginSection& first = s == &s2.mux || s == &s3.mux             ? s1.mux
+                                   : s == &s2.backbone || s == &s3.backbone ? s1.backbone
+                                                                            : s1.demux;
+      EXPECT_EQ(s->plugin, first.plugin);
+    }
+    EXPECT_EQ(s2.task.get_int("vocab"), s1.task.get_int("vocab"));
+    EXPECT_EQ(s2.task.get_int("length"), s1.task.get_int("length"));
+    for (const char* key : {"corpus", "data_dir", "train_file"}) EXPECT_EQ(s2.task.get_string(key), s3.task.get_string(key)) << key;
+    for (const char* key : {"vocab", "length", "min_count", "train_examples"}) EXPECT_EQ(s2.task.get_int(key), s3.task.get_int(key)) << key;
+    for (const char* key : {"test_fraction", "validation_fraction"})
+      EXPECT_EQ(s2.task.get_float(key), s3.task.get_float(key)) << key;
+    EXPECT_EQ(s2.task.get_bool("lowercase"), s3.task.get_bool("lowercase"));
+  }
+}
