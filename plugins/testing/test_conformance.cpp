@@ -104,6 +104,12 @@ std::optional<Pass> run(PluginKind kind, Module& m, const BuildContext& ctx) {
                              : Shape{kN, kB, ctx.dim};
       const Tensor x = randn(in, 1, true);
       const Tensor y = dynamic_cast<Multiplexer&>(m).forward(x);
+      if (seq && !m.is_training()) {  // a padding mask that masks nothing changes nothing (dropout off)
+        const Tensor all_tokens = Tensor::ones({kN, kB, kL});
+        NoGradGuard no_grad;
+        EXPECT_LE(max_abs_diff(dynamic_cast<Multiplexer&>(m).forward_masked(x, all_tokens), y), 1e-6f)
+            << "forward_masked with every position a token must equal forward";
+      }
       EXPECT_EQ(y.dim(), x.dim() - 1) << "a mux drops the instance axis: " << shape_str(y.shape());
       EXPECT_EQ(y.size(0), kB);
       if (img) {

@@ -28,6 +28,19 @@ namespace {
 constexpr const char* kRetrievalHead = "retrieval";
 
 // Padding mask of the multiplexed rows: a position is real when any instance has a token there.
+// Each instance's own padding, [N, B, prefix + L] (prefix positions count as tokens), for the mux.
+Tensor instance_mask(const Tensor& ids, int64_t prefix) {
+  const int64_t n = ids.size(0), b = ids.size(1), l = ids.size(2);
+  Tensor mask = Tensor::empty({n, b, prefix + l});
+  float* m = mask.data<float>();
+  const int32_t* p = ids.data<int32_t>();
+  for (int64_t r = 0; r < n * b; ++r) {
+    for (int64_t t = 0; t < prefix; ++t) m[r * (prefix + l) + t] = 1.f;
+    for (int64_t t = 0; t < l; ++t) m[r * (prefix + l) + prefix + t] = p[r * l + t] != kPadId ? 1.f : 0.f;
+  }
+  return mask;
+}
+
 Tensor sequence_mask(const Tensor& ids, int64_t prefix) {
   const int64_t n = ids.size(0), b = ids.size(1), l = ids.size(2);
   Tensor mask = Tensor::empty({b, prefix + l});
@@ -191,16 +204,17 @@ ModelOutput MuxModel::forward(const Batch& batch) {
   const int64_t n = ctx_.instances;
   if (batch.inputs.size(0) != n)
     throw std::invalid_argument(fmt::format("model: batch has {} instances, model built for N = {}", batch.inputs.size(0), n));
-  Tensor x, mask;
+  Tensor x, mask, own_mask;
   if (ctx_.input == InputKind::Sequence) {
     x = demux_->prepare(embed_->forward(batch.inputs));
     mask = sequence_mask(batch.inputs, ctx_.prefix_len);
+    own_mask = instance_mask(batch.inputs, ctx_.prefix_len);
   } else if (ctx_.input == InputKind::Vector) {
     x = batch.inputs.reshape({n, batch.inputs.size(1), -1});
   } else {
     x = batch.inputs.reshape({n, batch.inputs.size(1), ctx_.channels, ctx_.height, ctx_.width});
   }
-  Tensor h = backbone_->forward(mux_->forward(x), mask);
+  Tensor h = backbone_->forward(own_mask.defined() ? mux_->forward_masked(x, own_mask) : mux_->forward(x), mask);
   // Inference only (training keeps the general path, which the tests compare this one with).
   if (cls_rows_only_ && !is_training() && h.dim() == 3) h = h.slice(1, 0, ctx_.prefix_len + 1);
   Tensor states = demux_->forward(h);

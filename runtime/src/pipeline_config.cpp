@@ -21,7 +21,7 @@ namespace {
 const std::vector<OptionSpec>& task_schema() {
   static const std::vector<OptionSpec> s = {
       opt_string("kind", "retrieval", "what to learn",
-                 {"retrieval", "image_classification", "text_classification", "token_tagging"}),
+                 {"retrieval", "image_classification", "text_classification", "token_tagging", "mlm"}),
       opt_int("vocab", 1000, "retrieval: distinct tokens generated; text tasks: largest tokenizer vocabulary (0 = no limit)", 0),
       opt_int("length", 16, "tokens per instance (text tasks truncate to it)", 1, 4096),
       opt_string("data_dir", "", "folder holding the data set; empty = the default location set up by scripts/setup.sh"),
@@ -35,6 +35,10 @@ const std::vector<OptionSpec>& task_schema() {
       opt_float("validation_fraction", 0.1, "share of the training split held out for validation", 0.0, 0.9),
       opt_int("train_examples", 0, "use at most this many training examples (0 = all)", 0),
       opt_int("eval_examples", 2048, "retrieval: held-out sequences generated for evaluation", 1),
+      opt_string("corpus", "brown", "mlm: the packaged text to mask when train_file is empty (laid out and tokenized "
+                 "as token_tagging or text_classification on it)", {"brown", "spam_assassin"}),
+      opt_float("mask_probability", 0.15, "mlm: share of word positions selected for prediction (80% become "
+                "[MASK], 10% a random word, 10% stay)", 0.01, 1.0),
   };
   return s;
 }

@@ -7,6 +7,7 @@ namespace datamux::runtime {
 
 std::unique_ptr<Task> make_retrieval_task(const PipelineConfig& c);
 std::unique_ptr<Task> make_dataset_task(const PipelineConfig& c);
+std::unique_ptr<Task> make_mlm_task(const PipelineConfig& c);
 
 const char* split_name(Split s) {
   switch (s) {
@@ -20,6 +21,7 @@ const char* split_name(Split s) {
 std::unique_ptr<Task> make_task(const PipelineConfig& c) {
   const std::string& kind = c.task.get_string("kind");
   if (kind == "retrieval") return make_retrieval_task(c);
+  if (kind == "mlm") return make_mlm_task(c);
   return make_dataset_task(c);
 }
 

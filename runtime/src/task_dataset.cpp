@@ -11,6 +11,8 @@
 #include <datamux/runtime/data/tokenizer.hpp>
 #include <datamux/runtime/task.hpp>
 
+#include "task_text_util.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -194,34 +196,9 @@ class TextTask : public DatasetTask {
   std::string source_;
 };
 
-data::TokenizerOptions tokenizer_options(const PipelineConfig& c, int64_t max_length) {
-  data::TokenizerOptions o;
-  o.min_count = c.task.get_int("min_count");
-  o.max_vocab = c.task.get_int("vocab");
-  o.lowercase = c.task.get_bool("lowercase");
-  o.max_length = max_length;
-  return o;
-}
-
-// Splits one data set, or keeps a given test file apart (appended after the training rows).
-data::Split make_split(const PipelineConfig& c, int64_t n_train, int64_t n_test) {
-  const uint64_t seed = static_cast<uint64_t>(c.model.get_int("seed"));
-  const double val = c.task.get_float("validation_fraction");
-  if (n_test > 0) {
-    data::Split s = data::split_indices(n_train, val, 0.0, seed);
-    s.test.clear();
-    for (int64_t i = 0; i < n_test; ++i) s.test.push_back(n_train + i);
-    return s;
-  }
-  return data::split_indices(n_train, val, c.task.get_float("test_fraction"), seed);
-}
-
-std::vector<std::string> pick(const std::vector<std::string>& v, const std::vector<int64_t>& idx) {
-  std::vector<std::string> out;
-  out.reserve(idx.size());
-  for (int64_t i : idx) out.push_back(v[static_cast<std::size_t>(i)]);
-  return out;
-}
+using detail::make_split;
+using detail::pick;
+using detail::tokenizer_options;
 
 std::unique_ptr<Task> make_text_task(const PipelineConfig& c) {
   data::TextDataset all;

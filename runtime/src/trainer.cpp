@@ -89,8 +89,11 @@ RunSummary run_pipeline(const PipelineConfig& c, const RunOptions& opt) {
   describe(log, p);
   if (const std::string init = c.train.get_string("init_from"); !init.empty()) {
     LoadReport rep = load_into(*p.model, init, /*strict=*/false);
-    log.line(fmt::format("init    {} tensors from {} ({} not in the checkpoint kept their initialisation)", rep.loaded,
-                         init, rep.missing.size()));
+    // A tensor of another shape (another vocabulary, length or N) is skipped too: say so, it changes the recipe.
+    log.line(fmt::format("init    {} tensors from {} ({} not in the checkpoint, {} of another shape kept their "
+                         "initialisation{})",
+                         rep.loaded, init, rep.missing.size(), rep.mismatched.size(),
+                         rep.mismatched.empty() ? "" : ": " + rep.mismatched.front() + (rep.mismatched.size() > 1 ? ", ..." : "")));
   }
   const detail::TrainStats trained = detail::train_model(c, p, results, log);
   return report(c, p, results, log, trained, out_dir, wall0);

@@ -441,7 +441,11 @@ def tok(**changes):
 
 case("tokenizer", K + "not-json.json", "{\"format\": ", 2, r"tokenizer: not valid JSON")
 case("tokenizer", K + "wrong-format.json", tok(format="bpe"), 2, r"expected a JSON object with \"format\"")
-case("tokenizer", K + "version-2.json", tok(version=2), 2, r"unsupported version")
+case("tokenizer", K + "version-3.json", tok(version=3), 2, r"unsupported version")
+case("tokenizer", K + "version-2-without-mask.json", tok(version=2), 2,
+     r"must start with \[PAD\], \[UNK\], \[CLS\], \[MASK\]")
+case("tokenizer", K + "version-1-word-mask.json", tok(vocab=["[PAD]", "[UNK]", "[CLS]", "[MASK]"]), 2,
+     r"version 2 reserves")
 case("tokenizer", K + "vocab-without-specials.json", tok(vocab=["a", "b", "c"]), 2, r"must start with \[PAD\], \[UNK\], \[CLS\]")
 case("tokenizer", K + "vocab-word-twice.json", tok(vocab=["[PAD]", "[UNK]", "[CLS]", "a", "a"]), 2, r"word 'a' appears twice")
 case("tokenizer", K + "max-length-0.json", tok(max_length=0), 2, r"max_length must be >= 1")

@@ -198,9 +198,9 @@ TEST_F(BadBytes, BrownWordsAreRepairedAndTagsRejected) {
 TEST(BadLabels, TheTokenizerAndLabelSetNeverHoldInvalidUtf8) {
   // Callers other than the readers: the tokenizer repairs (its JSON must be UTF-8), the label set refuses.
   WordTokenizer tok = WordTokenizer::build({"caf\xE9 caf\xE9 ok"});
-  EXPECT_EQ(tok.token(3), "caf\xEF\xBF\xBD");
+  EXPECT_EQ(tok.token(WordTokenizer::kNumSpecial), "caf\xEF\xBF\xBD");
   EXPECT_NO_THROW(WordTokenizer::from_string(tok.to_string()));
-  EXPECT_EQ(tok.id("caf\xE9"), 3);
+  EXPECT_EQ(tok.id("caf\xE9"), WordTokenizer::kNumSpecial);
   EXPECT_THROW(LabelSet({"ok", "b\xE9"}), InputError);
 }
 

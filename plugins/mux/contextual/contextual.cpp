@@ -12,8 +12,10 @@
 // are random_encoding(N, d, norm = gaussian_hadamard_norm), trained only with --learn_muxing).
 //
 // Batched as the reference is: TL_1 runs once over all N*B sequences ([N*B, L, d]); TL_2 once over all
-// B*L positions ([B*L, N, d]). The mux sees no padding mask (Multiplexer::forward takes only x), so
-// TL_1 attends to padded positions too, where the reference masks them; the retrieval task has none.
+// B*L positions ([B*L, N, d]). TL_1 masks each instance's own padding (forward_masked: the runtime
+// passes the [N, B, L] mask), as the reference passes the attention mask to muxing_attention; TL_2 is
+// not masked (at a position, a padded instance still contributes its coded embedding, as in the
+// reference). forward(x) without a mask attends over every position.
 // x: [N, B, L, d] -> [B, L, d]; sequences only. Parameters: tl1.*, tl2.* (as the transformer
 // backbone's layers: attn.q_proj.weight, ffn.fc1.weight, norm1.weight, ...) and, when trainable,
 // "codes" [N, d] (a buffer otherwise).
@@ -58,14 +60,20 @@ class ContextualMux : public Multiplexer {
                                       layer, plugin_util::derive_seed(ctx.seed, 1), rng));
   }
 
-  Tensor forward(const Tensor& x) override {
+  Tensor forward(const Tensor& x) override { return forward_masked(x, Tensor()); }
+
+  Tensor forward_masked(const Tensor& x, const Tensor& mask) override {
     if (!x.defined() || x.dtype() != DType::f32 || x.dim() != 4 || x.size(0) != n_ || x.size(3) != dim_)
       throw std::invalid_argument("contextual mux: expected embedded sequences [N=" + std::to_string(n_) +
                                   ", B, L, d=" + std::to_string(dim_) + "], got " +
                                   (x.defined() ? shape_str(x.shape()) : std::string("an undefined tensor")));
     const int64_t b = x.size(1), l = x.size(2);
+    if (mask.defined() && mask.shape() != Shape{n_, b, l})
+      throw std::invalid_argument("contextual mux: expected a padding mask [N, B, L] = " +
+                                  shape_str(Shape{n_, b, l}) + ", got " + shape_str(mask.shape()));
     const Tensor seqs = x.reshape({n_ * b, l, dim_});
-    const Tensor g = ops::add(tl1_->forward(seqs, Tensor()), seqs).reshape({n_, b, l, dim_});
+    const Tensor own_padding = mask.defined() ? mask.contiguous().reshape({n_ * b, l}) : Tensor();
+    const Tensor g = ops::add(tl1_->forward(seqs, own_padding), seqs).reshape({n_, b, l, dim_});
     const Tensor u = ops::mul(g, codes_.reshape({n_, 1, 1, dim_}));
     const Tensor across = u.permute({1, 2, 0, 3}).reshape({b * l, n_, dim_});  // one row per position
     const Tensor c = tl2_->forward(across, Tensor());

@@ -1,7 +1,7 @@
 // mux "contextual", loaded through the registry: the MUX-PLMs formula x_t = (1/N) sum_i (c^i_t + u^i_t)
 // against a naive loop (its own post-LN encoder-layer reference, per sequence and per position), codes
 // equal to the gaussian mux's, trainable codes, seeds, refusals of non-sequence inputs and bad
-// options, shape errors and finite-difference gradients for the input, the codes and weights of both layers.
+// options, the padding mask (forward_masked), shape errors and finite-difference gradients for the input, the codes and weights of both layers.
 #include <gmock/gmock.h>
 
 #include <gradcheck.hpp>
@@ -177,6 +177,32 @@ TEST(ContextualMux, SameInputInDifferentSlotsGivesDifferentOutputs) {
   Rng rng(1);
   const Tensor one = Tensor::randn({2, 3, 8}, rng);
   EXPECT_GT(max_abs_diff(mux->forward(in_slot(one, 3, 0)), mux->forward(in_slot(one, 3, 1))), 1e-3f);
+}
+
+// forward_masked: TL_1 does not attend to an instance's own padding, so what sits at padded positions
+// cannot change the output at the other positions (TL_2 works per position, so position t reads only
+// position t of each instance); without the mask it does. An all-ones mask is forward(x).
+TEST(ContextualMux, PaddingMaskKeepsPaddedPositionsOutOfTheOtherPositions) {
+  constexpr int64_t kN = 3, kL = 5;
+  auto mux = make_mux("contextual", sequence_context(kN, 8), small(2, 0));
+  mux->eval();
+  Rng rng(3);
+  const Tensor x = Tensor::randn({kN, 2, kL, 8}, rng);
+  std::vector<float> m(static_cast<std::size_t>(kN * 2 * kL), 1.f);
+  for (int64_t t = 3; t < kL; ++t) m[static_cast<std::size_t>((1 * 2 + 0) * kL + t)] = 0.f;  // instance 1, row 0: 3 tokens
+  const Tensor mask = Tensor::from_vector(m, {kN, 2, kL});
+  // Change instance 1's padded positions of row 0.
+  std::vector<float> xv = x.to_vector();
+  for (int64_t t = 3; t < kL; ++t)
+    for (int64_t e = 0; e < 8; ++e) xv[static_cast<std::size_t>(((1 * 2 + 0) * kL + t) * 8 + e)] += 5.f;
+  const Tensor changed = Tensor::from_vector(xv, {kN, 2, kL, 8});
+  const Tensor a = mux->forward_masked(x, mask), b = mux->forward_masked(changed, mask);
+  EXPECT_LT(max_abs_diff(a.slice(1, 0, 3), b.slice(1, 0, 3)), 1e-6f) << "padding leaked into the tokens";
+  EXPECT_GT(max_abs_diff(a.slice(1, 3, kL), b.slice(1, 3, kL)), 1e-3f) << "the padded positions themselves do change";
+  EXPECT_GT(max_abs_diff(mux->forward(x).slice(1, 0, 3), mux->forward(changed).slice(1, 0, 3)), 1e-3f)
+      << "without the mask TL_1 attends over the padding";
+  EXPECT_EQ(max_abs_diff(mux->forward_masked(x, Tensor::ones({kN, 2, kL})), mux->forward(x)), 0.f);
+  EXPECT_THROW(mux->forward_masked(x, Tensor::ones({kN, 2, kL + 1})), std::invalid_argument);
 }
 
 TEST(ContextualMux, RefusesNonSequenceInputsAndBadOptions) {

@@ -18,15 +18,18 @@ using json = nlohmann::json;
 namespace {
 
 constexpr const char* kFormat = "datamux-word-tokenizer";
-constexpr int kVersion = 1;
-const std::vector<std::string> kSpecial = {"[PAD]", "[UNK]", "[CLS]"};
+// Version 1 (before the masked-LM task): [PAD] [UNK] [CLS]. Version 2 adds [MASK] at id 3. Both load;
+// a tokenizer saves as the version its vocabulary has, so an old checkpoint keeps its ids.
+constexpr int kVersionNoMask = 1;
+constexpr int kVersion = 2;
+const std::vector<std::string> kSpecial = {"[PAD]", "[UNK]", "[CLS]", "[MASK]"};
 
 bool is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 bool is_word(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c >= 0x80;
 }
 
-void check_options(const TokenizerOptions& o) {
+void check_options(const TokenizerOptions& o, int32_t num_special = WordTokenizer::kNumSpecial) {
   if (o.min_count < 1) throw InputError("tokenizer: min_count must be >= 1, got " + std::to_string(o.min_count));
   if (o.max_length < 1) throw InputError("tokenizer: max_length must be >= 1, got " + std::to_string(o.max_length));
   // encode(pad = true) allocates max_length ids per text: a saved tokenizer must not be able to ask for
@@ -35,9 +38,9 @@ void check_options(const TokenizerOptions& o) {
     throw InputError("tokenizer: max_length must be at most " + std::to_string(WordTokenizer::kMaxLength) + ", got " +
                      std::to_string(o.max_length));
   }
-  if (o.max_vocab < 0 || (o.max_vocab > 0 && o.max_vocab <= WordTokenizer::kNumSpecial)) {
-    throw InputError("tokenizer: max_vocab must be 0 (no cap) or more than the 3 special tokens, got " +
-                     std::to_string(o.max_vocab));
+  if (o.max_vocab < 0 || (o.max_vocab > 0 && o.max_vocab <= num_special)) {
+    throw InputError("tokenizer: max_vocab must be 0 (no cap) or more than the " + std::to_string(num_special) +
+                     " special tokens, got " + std::to_string(o.max_vocab));
   }
 }
 
@@ -72,6 +75,8 @@ void split_into(std::string_view text, bool lowercase, std::vector<std::string>&
 
 WordTokenizer::WordTokenizer(TokenizerOptions options, std::vector<std::string> vocab)
     : options_(options), vocab_(std::move(vocab)) {
+  const bool has_mask = vocab_.size() > static_cast<std::size_t>(kMask) && vocab_[kMask] == kSpecial[kMask];
+  num_special_ = has_mask ? kNumSpecial : kMask;
   for (std::size_t i = 0; i < vocab_.size(); ++i) {
     if (!ids_.emplace(vocab_[i], static_cast<int32_t>(i)).second) {
       throw InputError("tokenizer: word '" + vocab_[i] + "' appears twice in the vocabulary");
@@ -136,10 +141,17 @@ std::vector<std::string> WordTokenizer::split(std::string_view text) const {
   return out;
 }
 
+int32_t WordTokenizer::mask_id() const {
+  if (!has_mask())
+    throw InputError("tokenizer: this tokenizer was saved before [MASK] existed (version 1); masked language "
+                     "modelling needs a tokenizer built by this version of datamux");
+  return kMask;
+}
+
 int32_t WordTokenizer::id(std::string_view word) const {
   auto it = ids_.find(normalise(word));
   // A word that spells a special token ("[CLS]" in the data) is a word, not the special token.
-  return it == ids_.end() || it->second < kNumSpecial ? kUnk : it->second;
+  return it == ids_.end() || it->second < num_special_ ? kUnk : it->second;
 }
 
 const std::string& WordTokenizer::token(int32_t id) const {
@@ -177,7 +189,7 @@ std::string WordTokenizer::decode(const std::vector<int32_t>& ids) const {
 
 std::string WordTokenizer::to_string() const {
   return json{{"format", kFormat},
-              {"version", kVersion},
+              {"version", has_mask() ? kVersion : kVersionNoMask},
               {"lowercase", options_.lowercase},
               {"max_length", options_.max_length},
               {"min_count", options_.min_count},
@@ -187,7 +199,9 @@ std::string WordTokenizer::to_string() const {
 }
 
 WordTokenizer WordTokenizer::from_string(std::string_view text) {
-  json j = detail::parse_versioned_json(text, "tokenizer", kFormat, kVersion);
+  json j = detail::parse_versioned_json(text, "tokenizer", kFormat, kVersionNoMask, kVersion);
+  const bool with_mask = j["version"].get<int>() >= kVersion;
+  const int32_t num_special = with_mask ? kNumSpecial : kMask;
   auto integer = [&](const char* key) {
     if (!j.contains(key) || !j[key].is_number_integer()) {
       throw InputError(std::string("tokenizer: \"") + key + "\" must be an integer");
@@ -202,15 +216,22 @@ WordTokenizer WordTokenizer::from_string(std::string_view text) {
   options.max_length = integer("max_length");
   options.min_count = integer("min_count");
   options.max_vocab = integer("max_vocab");
-  check_options(options);
+  check_options(options, num_special);
   if (!j.contains("vocab") || !j["vocab"].is_array()) throw InputError("tokenizer: \"vocab\" must be an array");
   std::vector<std::string> vocab;
   for (const json& w : j["vocab"]) {
     if (!w.is_string()) throw InputError("tokenizer: every entry of \"vocab\" must be a string");
     vocab.push_back(w.get<std::string>());
   }
-  if (vocab.size() < kSpecial.size() || !std::equal(kSpecial.begin(), kSpecial.end(), vocab.begin())) {
-    throw InputError("tokenizer: the vocabulary must start with [PAD], [UNK], [CLS] (ids 0, 1, 2)");
+  if (vocab.size() < static_cast<std::size_t>(num_special) ||
+      !std::equal(kSpecial.begin(), kSpecial.begin() + num_special, vocab.begin())) {
+    throw InputError(with_mask ? "tokenizer: the vocabulary must start with [PAD], [UNK], [CLS], [MASK] (ids 0 to 3)"
+                               : "tokenizer: the vocabulary must start with [PAD], [UNK], [CLS] (ids 0, 1, 2)");
+  }
+  if (!with_mask && vocab.size() > static_cast<std::size_t>(kMask) && vocab[kMask] == kSpecial[kMask]) {
+    // A version-1 vocabulary held "[MASK]" as an ordinary word; it must not turn into the special token.
+    throw InputError("tokenizer: a version-1 vocabulary has the word [MASK] at id 3, which version 2 reserves; "
+                     "rebuild the tokenizer");
   }
   return WordTokenizer(options, std::move(vocab));
 }

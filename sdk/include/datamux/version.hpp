@@ -19,7 +19,8 @@ namespace datamux {
 /// Bumped on every breaking change of any SDK header (class layout, virtual functions, manifest).
 /// The registry refuses a plugin built against another value instead of crashing on it.
 /// 2: one-statement manifest (designated initialisers, kind from datamux::factory<T>, no struct_size).
-inline constexpr uint32_t kAbiVersion = 2;
+/// 3: Multiplexer::forward_masked (a virtual function: old plugins' vtables lack it; sources compile as before).
+inline constexpr uint32_t kAbiVersion = 3;
 
 /// Compiler and standard library the SDK was built with: plugins and host must match, because
 /// C++ classes (std::string, std::vector, vtables) cross the plugin boundary. This string, with
