@@ -19,7 +19,8 @@ struct LoadgenArgs {
   serve::LoadgenOptions options;
   std::string inputs_file, out;
   bool quiet = false;
-  std::string chart_in, chart_svg, chart_title = "datamux serve: p99 latency against throughput";
+  std::string chart_in, chart_svg, chart_table, chart_title = "datamux serve: p99 latency against throughput";
+  double target_ms = 50;
 };
 
 std::vector<std::string> read_lines(const std::string& path) {
@@ -58,6 +59,8 @@ void setup_loadgen(Cli& cli) {
                                              "(scripts/bench_serve.sh writes it)");
   chart->add_option("results", a->chart_in, "JSON: {\"series\": {name: [loadgen report, ...]}}")->required()->check(CLI::ExistingFile);
   chart->add_option("--svg", a->chart_svg, "Where to write the chart")->required();
+  chart->add_option("--table", a->chart_table, "Also write the Markdown table and each series' sustained rate here");
+  chart->add_option("--target-ms", a->target_ms, "p99 target that counts a rate as sustained (for --table)")->capture_default_str();
   chart->add_option("--title", a->chart_title, "Chart title");
   cli.run_when(chart, [a] {
     std::ifstream f(a->chart_in);
@@ -71,6 +74,11 @@ void setup_loadgen(Cli& cli) {
     }
     std::ofstream out(a->chart_svg);
     if (!(out << serve::latency_throughput_svg(j, a->chart_title))) throw InputError(fmt::format("--svg {}: cannot write it", a->chart_svg));
+    if (!a->chart_table.empty()) {
+      std::ofstream table(a->chart_table);
+      if (!(table << serve::latency_throughput_table(j, a->target_ms)))
+        throw InputError(fmt::format("--table {}: cannot write it", a->chart_table));
+    }
     return 0;
   });
 
@@ -85,7 +93,7 @@ void setup_loadgen(Cli& cli) {
   sub->add_option("--seed", a->options.seed, "Seed of the arrival times")->capture_default_str();
   sub->add_option("--out", a->out, "Also write the JSON report here");
   sub->add_flag("--quiet", a->quiet, "No progress lines on stderr");
-  cli.run_when(sub, [a, sub] {
+  cli.run_when(sub, [a] {
     if (a->options.url.empty()) throw InputError("loadgen needs --url http://127.0.0.1:PORT");
     return run_loadgen(*a);
   });

@@ -13,4 +13,9 @@ namespace datamux::serve {
 /// differs.
 std::string latency_throughput_svg(const nlohmann::json& results, const std::string& title);
 
+/// The same results as a Markdown table (one row per run: offered and achieved rate, p50/p95/p99, the
+/// mean N used, errors by code) followed by each series' largest sustained rate: the highest offered
+/// rate answered without errors, at >= 90% of the offered rate, with p99 <= target_ms.
+std::string latency_throughput_table(const nlohmann::json& results, double target_ms);
+
 }  // namespace datamux::serve
