@@ -53,9 +53,7 @@ void Dispatcher::join() {
 void Dispatcher::loop() {
   if (omp_threads_ > 0) omp_set_num_threads(omp_threads_);
   const std::vector<int64_t> ns = bundle_.instances();
-  auto choose = [&](int64_t queued, double wait_s) {
-    return choose_instances(policy_, ns, times_.table(), QueueState{queued, wait_s});
-  };
+  auto choose = [&](const QueueState& state) { return choose_instances(policy_, ns, times_.table(), state); };
   for (;;) {
     int64_t n = 0, dropped = 0;
     std::vector<QueueItem> items = queue_.take(choose, n, dropped);

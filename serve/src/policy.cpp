@@ -19,10 +19,19 @@ int64_t choose_instances(const Policy& policy, const std::vector<int64_t>& ns, c
   if (policy.kind == Policy::Kind::Fixed) return policy.fixed_n;
   const int64_t queued = std::max<int64_t>(q.queued, 1);
   auto drain_s = [&](std::size_t i) { return static_cast<double>((queued + ns[i] - 1) / ns[i]) * service_s[i]; };
-  for (std::size_t i = 0; i < ns.size(); ++i)
+  auto capacity = [&](std::size_t i) { return static_cast<double>(ns[i]) / std::max(service_s[i], 1e-9); };
+  // The models that keep up with the arrivals; when none does, the one that comes closest.
+  std::vector<std::size_t> keep_up;
+  std::size_t densest = 0;
+  for (std::size_t i = 0; i < ns.size(); ++i) {
+    if (capacity(i) >= kHeadroom * q.arrival_rate) keep_up.push_back(i);
+    if (capacity(i) > capacity(densest)) densest = i;
+  }
+  if (keep_up.empty()) keep_up.push_back(densest);
+  for (std::size_t i : keep_up)
     if (q.oldest_wait_s + service_s[i] <= policy.target_s && drain_s(i) <= policy.target_s) return ns[i];
-  std::size_t best = 0;
-  for (std::size_t i = 1; i < ns.size(); ++i)
+  std::size_t best = keep_up.front();
+  for (std::size_t i : keep_up)
     if (drain_s(i) < drain_s(best)) best = i;
   return ns[best];
 }

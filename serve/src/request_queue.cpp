@@ -2,6 +2,7 @@
 #include <datamux/serve/request_queue.hpp>
 
 #include <chrono>
+#include <cmath>
 
 namespace datamux::serve {
 
@@ -15,18 +16,34 @@ void PendingRequest::complete(std::size_t index, InputResult r) {
 
 RequestQueue::RequestQueue(std::size_t capacity) : capacity_(capacity) {}
 
+namespace {
+constexpr double kRateTau = 0.5;  // seconds: how quickly the arrival rate forgets
+}
+
+double RequestQueue::rate_now(Clock::time_point now) const {
+  return rate_ * std::exp(-std::chrono::duration<double>(now - rate_at_).count() / kRateTau);
+}
+
+double RequestQueue::arrival_rate() const {
+  std::lock_guard lock(mutex_);
+  return rate_now(Clock::now());
+}
+
 RequestQueue::Push RequestQueue::try_push(const std::shared_ptr<PendingRequest>& request) {
   {
     std::lock_guard lock(mutex_);
     if (closed_) return Push::Closed;
     if (items_.size() + request->inputs.size() > capacity_) return Push::Full;
+    const auto now = Clock::now();
+    rate_ = rate_now(now) + static_cast<double>(request->inputs.size()) / kRateTau;
+    rate_at_ = now;
     for (std::size_t i = 0; i < request->inputs.size(); ++i) items_.push_back({request, i});
   }
   ready_.notify_one();
   return Push::Accepted;
 }
 
-std::vector<QueueItem> RequestQueue::take(const std::function<int64_t(int64_t, double)>& choose, int64_t& chosen_n,
+std::vector<QueueItem> RequestQueue::take(const std::function<int64_t(const QueueState&)>& choose, int64_t& chosen_n,
                                           int64_t& dropped) {
   std::unique_lock lock(mutex_);
   std::vector<QueueItem> out;
@@ -41,8 +58,12 @@ std::vector<QueueItem> RequestQueue::take(const std::function<int64_t(int64_t, d
       if (closed_) return out;
       continue;
     }
-    const double wait_s = std::chrono::duration<double>(Clock::now() - items_.front().request->arrived).count();
-    chosen_n = choose(static_cast<int64_t>(items_.size()), wait_s);
+    const auto now = Clock::now();
+    QueueState state;
+    state.queued = static_cast<int64_t>(items_.size());
+    state.oldest_wait_s = std::chrono::duration<double>(now - items_.front().request->arrived).count();
+    state.arrival_rate = rate_now(now);
+    chosen_n = choose(state);
     while (!items_.empty() && static_cast<int64_t>(out.size()) < chosen_n) {
       if (items_.front().request->abandoned.load()) {
         ++dropped;

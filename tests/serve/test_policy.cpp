@@ -63,6 +63,16 @@ TEST(Policy, FollowsTheMeasuredTimes) {
   EXPECT_EQ(choose_instances(latency(10), kNs, busy, {3, 0.0}), 5);  // 2 passes of 6.6 ms > 10; 1 of 8.4
 }
 
+TEST(Policy, KeepsUpWithTheArrivalRate) {
+  // Capacities N / s(N): 500, 909, 1786, 2500 inputs/s. One input waiting but 600 arriving per second:
+  // N = 1 would fall behind (500 < 1.2 * 600), N = 2 keeps up.
+  EXPECT_EQ(choose_instances(latency(10), kNs, kService, {1, 0.0, 100}), 1);
+  EXPECT_EQ(choose_instances(latency(10), kNs, kService, {1, 0.0, 600}), 2);
+  EXPECT_EQ(choose_instances(latency(10), kNs, kService, {1, 0.0, 1000}), 5);
+  // More than any model serves: the densest, whatever the queue.
+  EXPECT_EQ(choose_instances(latency(10), kNs, kService, {1, 0.0, 5000}), 10);
+}
+
 TEST(Policy, RejectsAnUnevenTable) {
   EXPECT_THROW(choose_instances(latency(10), kNs, {0.1}, {1, 0}), std::invalid_argument);
 }
@@ -88,11 +98,13 @@ TEST(RequestQueue, AdmitsWholeRequestsUpToItsCapacity) {
   EXPECT_EQ(q.depth(), 3u);
   EXPECT_EQ(q.try_push(req(2)), RequestQueue::Push::Accepted);
   EXPECT_EQ(q.depth(), 5u);
+  EXPECT_GT(q.arrival_rate(), 9.0);  // 5 inputs just now: 5 / 0.5 s, decaying
+  EXPECT_LE(q.arrival_rate(), 10.0);
 
   int64_t n = 0, dropped = 0;
   std::vector<int64_t> seen;
   auto take = [&](int64_t want) {
-    return q.take([&](int64_t queued, double) { seen.push_back(queued); return want; }, n, dropped);
+    return q.take([&](const QueueState& s) { seen.push_back(s.queued); return want; }, n, dropped);
   };
   EXPECT_EQ(take(4).size(), 4u);
   EXPECT_EQ(seen.back(), 5);
@@ -110,7 +122,7 @@ TEST(RequestQueue, DropsInputsOfAbandonedRequests) {
   q.try_push(live);
   gone->abandoned = true;
   int64_t n = 0, dropped = 0;
-  const auto items = q.take([](int64_t, double) { return int64_t{4}; }, n, dropped);
+  const auto items = q.take([](const QueueState&) { return int64_t{4}; }, n, dropped);
   ASSERT_EQ(items.size(), 2u);
   EXPECT_EQ(items[0].request, live);
   EXPECT_EQ(dropped, 3);

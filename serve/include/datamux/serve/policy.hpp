@@ -3,12 +3,14 @@
 //
 // fixed:   always N = K.
 // latency: the smallest N whose passes keep the queue within the target: with q inputs queued, the
-//          oldest waiting w seconds and s(N) seconds per pass, N fits when
+//          oldest waiting w seconds, inputs arriving at r per second and s(N) seconds per pass, N fits when
+//              N / s(N) >= 1.2 r   (it keeps up with the arrivals, at most ~83% busy),
 //              w + s(N) <= target   (the oldest input is answered in time)  and
 //              ceil(q / N) * s(N) <= target   (so is the last one queued, N per pass).
-//          Low load (q = 1) gives the smallest N; as q grows, denser models fit. When none fits (overload)
-//          the N that empties the queue soonest, min over N of ceil(q / N) * s(N), which is the densest
-//          model once q is large.
+//          Low load (q = 1, r small) gives the smallest N; as q or r grows, denser models fit. When none
+//          fits (overload), among the models that keep up (or else the one with the highest N / s(N))
+//          the N that empties the queue soonest, min over N of ceil(q / N) * s(N): the densest model
+//          once q is large.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +30,11 @@ struct Policy {
 struct QueueState {
   int64_t queued = 0;        // inputs waiting
   double oldest_wait_s = 0;  // how long the oldest of them has waited
+  double arrival_rate = 0;   // inputs per second lately (0: not known, no constraint)
 };
+
+/// Headroom of the latency policy: a model keeps up when N / s(N) >= kHeadroom * arrival rate.
+inline constexpr double kHeadroom = 1.2;
 
 /// `ns` ascending, `service_s[i]` the measured seconds of one pass of model ns[i]. queued >= 1.
 int64_t choose_instances(const Policy& policy, const std::vector<int64_t>& ns, const std::vector<double>& service_s,

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <datamux/serve/bundle.hpp>
+#include <datamux/serve/policy.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -57,8 +58,10 @@ class RequestQueue {
   /// Blocks until inputs are queued (or the queue is closed and empty: returns {}), asks `choose` for N
   /// given the queue's state, and takes up to N live inputs in arrival order. Inputs whose request was
   /// abandoned are dropped on the way (their count goes to `dropped`).
-  std::vector<QueueItem> take(const std::function<int64_t(int64_t queued, double oldest_wait_s)>& choose,
-                              int64_t& chosen_n, int64_t& dropped);
+  std::vector<QueueItem> take(const std::function<int64_t(const QueueState&)>& choose, int64_t& chosen_n,
+                              int64_t& dropped);
+  /// Inputs accepted per second lately: an exponentially decaying count (time constant 0.5 s).
+  double arrival_rate() const;
   /// No more pushes; take() returns what is queued, then {}.
   void close();
   bool closed() const;
@@ -71,6 +74,9 @@ class RequestQueue {
   std::condition_variable ready_;
   std::deque<QueueItem> items_;
   bool closed_ = false;
+  double rate_ = 0;  // decayed to rate_at_
+  Clock::time_point rate_at_ = Clock::now();
+  double rate_now(Clock::time_point now) const;
 };
 
 }  // namespace datamux::serve
