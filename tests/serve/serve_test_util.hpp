@@ -151,6 +151,7 @@ inline serve::Policy fixed(int64_t n) {
 inline httplib::Client client_for(const serve::Server& s) {
   httplib::Client c("127.0.0.1", s.port());
   c.set_read_timeout(std::chrono::seconds(20));
+  c.set_tcp_nodelay(true);
   return c;
 }
 

@@ -64,11 +64,12 @@ TEST(Policy, FollowsTheMeasuredTimes) {
 }
 
 TEST(Policy, KeepsUpWithTheArrivalRate) {
-  // Capacities N / s(N): 500, 909, 1786, 2500 inputs/s. One input waiting but 600 arriving per second:
-  // N = 1 would fall behind (500 < 1.2 * 600), N = 2 keeps up.
+  // Capacities N / s(N): 500, 909, 1786, 2500 inputs/s. One input waiting but 300 arriving per second:
+  // N = 1 would be more than half busy (500 < 2 * 300), N = 2 is not.
   EXPECT_EQ(choose_instances(latency(10), kNs, kService, {1, 0.0, 100}), 1);
-  EXPECT_EQ(choose_instances(latency(10), kNs, kService, {1, 0.0, 600}), 2);
-  EXPECT_EQ(choose_instances(latency(10), kNs, kService, {1, 0.0, 1000}), 5);
+  EXPECT_EQ(choose_instances(latency(10), kNs, kService, {1, 0.0, 300}), 2);
+  EXPECT_EQ(choose_instances(latency(10), kNs, kService, {1, 0.0, 600}), 5);
+  EXPECT_EQ(choose_instances(latency(10), kNs, kService, {1, 0.0, 1000}), 10);
   // More than any model serves: the densest, whatever the queue.
   EXPECT_EQ(choose_instances(latency(10), kNs, kService, {1, 0.0, 5000}), 10);
 }

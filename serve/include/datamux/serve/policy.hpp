@@ -4,7 +4,8 @@
 // fixed:   always N = K.
 // latency: the smallest N whose passes keep the queue within the target: with q inputs queued, the
 //          oldest waiting w seconds, inputs arriving at r per second and s(N) seconds per pass, N fits when
-//              N / s(N) >= 1.2 r   (it keeps up with the arrivals, at most ~83% busy),
+//              N / s(N) >= 2 r   (it keeps up with the arrivals at most half busy: the HTTP threads
+//                                 and the JSON work share the same cores),
 //              w + s(N) <= target   (the oldest input is answered in time)  and
 //              ceil(q / N) * s(N) <= target   (so is the last one queued, N per pass).
 //          Low load (q = 1, r small) gives the smallest N; as q or r grows, denser models fit. When none
@@ -34,7 +35,7 @@ struct QueueState {
 };
 
 /// Headroom of the latency policy: a model keeps up when N / s(N) >= kHeadroom * arrival rate.
-inline constexpr double kHeadroom = 1.2;
+inline constexpr double kHeadroom = 2.0;
 
 /// `ns` ascending, `service_s[i]` the measured seconds of one pass of model ns[i]. queued >= 1.
 int64_t choose_instances(const Policy& policy, const std::vector<int64_t>& ns, const std::vector<double>& service_s,
