@@ -10,6 +10,7 @@
 #
 #   scripts/bench_serve.sh                       # defaults below
 #   RATES="50 100 200" DURATION=5 scripts/bench_serve.sh
+#   CURVES=0 scripts/bench_serve.sh              # reuse $OUT/summary.json, rerun only the overload part
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -96,10 +97,12 @@ run_series() {  # name, label, serve options...
 }
 
 SERIES_JSON=""
-run_series fixed1 "fixed N=1" --policy fixed --n 1
-run_series fixedmax "fixed N=$NMAX" --policy fixed --n "$NMAX"
-run_series latency "latency policy ${TARGET_MS} ms" --policy latency --target-ms "$TARGET_MS"
-printf '{"series": {%s}}\n' "$SERIES_JSON" >"$OUT/summary.json"
+if [ "${CURVES:-1}" != 0 ]; then
+  run_series fixed1 "fixed N=1" --policy fixed --n 1
+  run_series fixedmax "fixed N=$NMAX" --policy fixed --n "$NMAX"
+  run_series latency "latency policy ${TARGET_MS} ms" --policy latency --target-ms "$TARGET_MS"
+  printf '{"series": {%s}}\n' "$SERIES_JSON" >"$OUT/summary.json"
+fi
 "$DATAMUX" loadgen chart "$OUT/summary.json" --svg "$SVG" --table "$OUT/table.md" --target-ms "$TARGET_MS" \
   --title "datamux serve, spam Transformer bundle N = ${NS[*]}: p99 latency against throughput"
 
@@ -129,7 +132,7 @@ overload_line() {  # file
   echo "Bundle: \`$BUNDLE\`, N = ${NS[*]}; service times at start-up (ms per pass):"
   echo
   echo '```'
-  grep -h "warm-up" "$OUT/latency.server.log"
+  grep -h "warm-up" "$OUT/latency.server.log" "$OUT/overload.server.log"
   echo '```'
   echo
   cat "$OUT/table.md"
