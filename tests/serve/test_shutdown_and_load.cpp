@@ -77,7 +77,7 @@ TEST(Shutdown, DrainsTheQueueThenStops) {
   EXPECT_FALSE(after.Get("/healthz"));
 }
 
-TEST(Load, OpenLoopShortRunLosesNothing) {
+TEST(ServeLoad, OpenLoopShortRunLosesNothing) {
   serve::Policy p;
   p.kind = serve::Policy::Kind::Latency;
   p.target_s = 0.02;
@@ -105,7 +105,7 @@ TEST(Load, OpenLoopShortRunLosesNothing) {
   EXPECT_GT(j["throughput_per_s"].get<double>(), 100.0);
 }
 
-TEST(Load, LoadgenRefusesOtherHosts) {
+TEST(ServeLoad, LoadgenRefusesOtherHosts) {
   serve::LoadgenOptions o;
   o.url = "http://example.com:80";
   EXPECT_THROW(serve::run_loadgen(o), InputError);
@@ -114,7 +114,7 @@ TEST(Load, LoadgenRefusesOtherHosts) {
   EXPECT_THROW(serve::run_loadgen(o), InputError);
 }
 
-TEST(Cli, ServeDrainsAndExitsZeroOnSigterm) {
+TEST(ServeCli, ServeDrainsAndExitsZeroOnSigterm) {
   const auto dirs = trained_runs("sentiment");
   const std::string bin = std::string(DATAMUX_BINARY_DIR) + "/bin/datamux";
   int out[2];

@@ -12,7 +12,7 @@ namespace {
 
 using nlohmann::json;
 
-TEST(Tagging, OneLabelPerWord) {
+TEST(ServeTagging, OneLabelPerWord) {
   const fs::path root = scratch_dir("serve-tagging");
   const std::vector<std::pair<std::string, std::string>> lexicon = {
       {"the", "DET"}, {"a", "DET"},       {"dog", "NOUN"},  {"cat", "NOUN"}, {"bird", "NOUN"},
