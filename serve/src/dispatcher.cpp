@@ -12,7 +12,29 @@ namespace datamux::serve {
 
 Dispatcher::Dispatcher(Bundle& bundle, RequestQueue& queue, ServiceTimes& times, Policy policy, Metrics& metrics,
                        int omp_threads)
-    : bundle_(bundle), queue_(queue), times_(times), policy_(policy), metrics_(metrics), omp_threads_(omp_threads) {}
+    : bundle_(bundle), queue_(queue), times_(times), policy_(policy), metrics_(metrics), omp_threads_(omp_threads) {
+  typical_.ids.assign(static_cast<std::size_t>(bundle_.length()), data::WordTokenizer::kUnk);
+  if (!bundle_.token_level()) typical_.ids[0] = data::WordTokenizer::kCls;
+  last_timed_.assign(bundle_.models().size(), Clock::now());
+}
+
+double Dispatcher::time_pass(ServedModel& m) {
+  const std::vector<const EncodedInput*> row(static_cast<std::size_t>(m.instances), &typical_);
+  const auto t0 = Clock::now();
+  run_row(m, row, bundle_.token_level(), bundle_.labels().size());
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+void Dispatcher::refresh_one_stale_time() {
+  const auto now = Clock::now();
+  for (std::size_t i = 0; i < last_timed_.size(); ++i) {
+    if (now - last_timed_[i] < std::chrono::seconds(1)) continue;
+    ServedModel& m = *bundle_.models()[i];
+    times_.observe(m.instances, time_pass(m));
+    last_timed_[i] = Clock::now();
+    return;  // one at a time: a request may be arriving
+  }
+}
 
 Dispatcher::~Dispatcher() {
   if (thread_.joinable()) {
@@ -23,20 +45,10 @@ Dispatcher::~Dispatcher() {
 
 void Dispatcher::warm_up(int passes) {
   if (omp_threads_ > 0) omp_set_num_threads(omp_threads_);
-  // A full-length input: a pass costs the same for any content (every position is computed).
-  EncodedInput typical;
-  typical.ids.assign(static_cast<std::size_t>(bundle_.length()), data::WordTokenizer::kUnk);
-  if (!bundle_.token_level()) typical.ids[0] = data::WordTokenizer::kCls;
-  const int64_t classes = bundle_.labels().size();
   for (const auto& m : bundle_.models()) {
-    const std::vector<const EncodedInput*> row(static_cast<std::size_t>(m->instances), &typical);
-    run_row(*m, row, bundle_.token_level(), classes);  // primitive creation, allocator cache
+    time_pass(*m);  // primitive creation, allocator cache
     std::vector<double> s;
-    for (int k = 0; k < std::max(passes, 1); ++k) {
-      const auto t0 = Clock::now();
-      run_row(*m, row, bundle_.token_level(), classes);
-      s.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-    }
+    for (int k = 0; k < std::max(passes, 1); ++k) s.push_back(time_pass(*m));
     std::nth_element(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(s.size() / 2), s.end());
     times_.set(m->instances, s[s.size() / 2]);  // the median: robust to a neighbour's burst
   }
@@ -60,6 +72,7 @@ void Dispatcher::loop() {
     if (dropped) metrics_.dropped_inputs(dropped);
     if (items.empty()) return;  // closed and drained
     serve_group(items, n);
+    if (queue_.depth() == 0) refresh_one_stale_time();
   }
 }
 
@@ -80,6 +93,8 @@ void Dispatcher::serve_group(std::vector<QueueItem>& items, int64_t n) {
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   times_.observe(n, seconds);
+  for (std::size_t i = 0; i < last_timed_.size(); ++i)
+    if (bundle_.models()[i]->instances == n) last_timed_[i] = Clock::now();
   metrics_.pass(n, static_cast<int64_t>(items.size()), seconds);
   // Only the real slots 0..k-1 are answered; the duplicates' outputs are dropped here.
   for (std::size_t k = 0; k < items.size(); ++k) items[k].request->complete(items[k].index, InputResult{n, std::move(probs[k])});
