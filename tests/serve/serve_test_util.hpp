@@ -63,6 +63,7 @@ validation_fraction = 0.0
 instances = {}
 hidden = 32
 seed = 1
+threads = 1            # tiny matrices: one thread, no OpenMP barriers on a busy machine
 
 [mux]
 plugin = "gaussian"

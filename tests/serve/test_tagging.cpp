@@ -42,6 +42,7 @@ validation_fraction = 0.0
 instances = {}
 hidden = 32
 seed = 2
+threads = 1            # tiny matrices: one thread, no OpenMP barriers on a busy machine
 [mux]
 plugin = "gaussian"
 norm = 1.0
