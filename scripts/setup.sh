@@ -17,6 +17,8 @@ DEBIAN_PACKAGES=(
   # libraries
   libdnnl-dev ocl-icd-opencl-dev libboost-dev libtomlplusplus-dev libfmt-dev nlohmann-json3-dev
   libcli11-dev libspdlog-dev zlib1g-dev
+  # the inference server's HTTP (datamux serve, serve/)
+  libcpp-httplib-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # data: Fashion-MNIST in /usr/share/datasets/fashion-mnist; Node.js and npm fetch the text corpora
