@@ -19,6 +19,10 @@ class ResultsWriter {
   void write_pipeline() const;
   void write_checkpoint(const Module& model, const std::vector<std::pair<std::string, std::string>>& metadata);
   void write_results(const RunSummary& summary, Split split, std::size_t peak_tensor_bytes) const;
+  /// results.json of a run stopped by `signal` before its last step: state "interrupted", the steps done,
+  /// no accuracy (nothing was evaluated), and how to resume.
+  void write_interrupted(const RunSummary& summary, const std::string& signal) const;
+  const std::string& dir() const { return dir_; }
   std::string checkpoint_path() const;
   /// "the last good checkpoint is <path>" or "no checkpoint was written yet".
   std::string checkpoint_note() const;
