@@ -12,6 +12,8 @@
 #include <set>
 #include <sstream>
 
+#include <datamux/runtime/data/utf8.hpp>
+
 #include "toml_input.hpp"
 
 namespace datamux::runtime {
@@ -245,6 +247,12 @@ PluginSection plugin_section(const toml::table& root, const std::string& section
 }  // namespace
 
 PipelineConfig load_pipeline(const std::string& path, const std::vector<std::string>& overrides) {
+  // The path is written into results.json and checkpoints (JSON, UTF-8 only): refuse it up front rather
+  // than fail when the results are written, after the whole run.
+  if (const std::size_t bad = data::first_invalid_utf8(path); bad != std::string::npos)
+    throw InputError(fmt::format("pipeline path '{}': byte {} (0x{:02X}) is not valid UTF-8; rename the file or its "
+                                 "folder to UTF-8",
+                                 data::repair_utf8(path), bad, static_cast<unsigned char>(path[bad])));
   std::set<std::string> chain;
   toml::table root = load_with_bases(path, chain);
   for (const auto& o : overrides) apply_override(root, o);
@@ -278,7 +286,13 @@ PipelineConfig load_pipeline(const std::string& path, const std::vector<std::str
       auto s = e.value<std::string>();
       if (!s) throw InputError(fmt::format("{}: plugin_paths must be an array of strings", loc(e.source(), path)));
       fs::path p(*s);
-      c.plugin_paths.push_back(p.is_absolute() ? p.string() : (fs::path(path).parent_path() / p).string());
+      const std::string dir = p.is_absolute() ? p.string() : (fs::path(path).parent_path() / p).string();
+      // A folder that is not there would be searched silently, and the plugins expected from it missed.
+      std::error_code ec;
+      if (!fs::is_directory(dir, ec))
+        throw InputError(fmt::format("{}: plugin_paths entry \"{}\": {} is {}", loc(e.source(), path), *s, dir,
+                                     fs::exists(dir, ec) ? "not a folder" : "not there (no such folder)"));
+      c.plugin_paths.push_back(dir);
     }
   }
   std::ostringstream ss;

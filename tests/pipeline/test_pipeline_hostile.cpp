@@ -119,7 +119,11 @@ TEST_F(HostilePipeline, DeepDottedKeyInSetIsRefused) {
 
 TEST_F(HostilePipeline, SectionWith200kKeysIsRefusedQuickly) {
   std::string text = "[mux]\nplugin = \"gaussian\"\n";
-  for (int i = 0; i < 200000; ++i) text += "k" + std::to_string(i) + " = 1\n";
+  for (int i = 0; i < 200000; ++i) {  // appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "k" + s + "..."
+    text += 'k';
+    text += std::to_string(i);
+    text += " = 1\n";
+  }
   const Outcome o = load_error(write(dir_, "keys.toml", text));
   EXPECT_THAT(o.message, HasSubstr("keys.toml:1:1: [mux] has 200001 keys; a section holds at most 1024"));
   EXPECT_LT(o.seconds, 10.0);  // was minutes (a linear look-up per key)
@@ -166,6 +170,16 @@ TEST_F(HostilePipeline, OptimizerValuesTheOptimizerWouldRejectAreRefusedByValida
   located += "beta1 = 1.0\n";
   EXPECT_THAT(load_error(write(dir_, "b.toml", located)).message, HasSubstr("b.toml:18:9: [train] beta1 = 1"));
   EXPECT_EQ(load_error(p, {"train.beta2=0.9999"}).message, "no error");
+}
+
+// A Latin-1 file name: results.json (JSON, UTF-8 only) could not record it, which failed after the run.
+TEST_F(HostilePipeline, PipelinePathThatIsNotUtf8IsRefusedUpFront) {
+  const fs::path p = write(dir_, "caf\xe9.toml", kMinimal);
+  EXPECT_THAT(load_error(p).message, HasSubstr("caf\xef\xbf\xbd.toml': byte "));
+  EXPECT_THAT(load_error(p).message, HasSubstr("(0xE9) is not valid UTF-8; rename the file"));
+  const datamux::testing::CliResult r = datamux::testing::run_cli("validate '" + p.string() + "'");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("is not valid UTF-8"));
 }
 
 TEST_F(HostilePipeline, SizesAreBoundedInTheSchema) {
