@@ -306,7 +306,7 @@ def run_train(torch, MuxModel, pipeline, budget):
     def step():
         ids = batches[state["i"] % len(batches)]
         state["i"] += 1
-        loss, _ = model(ids, ids)  # all instances scored (retrieval_all_instances = true)
+        loss, _ = model(ids, ids)  # all instances scored ([head] all_instances = true)
         loss.item()
         loss.backward()
         if clip > 0:

@@ -34,7 +34,8 @@ std::string pipelines_markdown(const std::vector<const PluginInfo*>& plugins) {
       "`datamux run P.toml --set section.key=value` overrides any key. Unknown sections and keys are errors\n"
       "with a suggestion; every message names file:line:column, or the `--set` argument.\n\n"
       "A `--set` argument is read as a TOML `key = value`: `--set model.instances=4`, `--set mux.norm=2.5`,\n"
-      "`--set train.log_every=10`, `--set 'output.dir=\"runs/my run\"'`, `--set 'mux={plugin=\"gaussian\", norm=20.0}'`.\n"
+      "`--set train.log_every=10`, `--set 'output.dir=\"runs/my run\"'`, `--set 'mux={plugin=\"gaussian\", norm=20.0}'`\n"
+      "(an inline table replaces the whole section, so the old plugin's options do not carry over).\n"
       "One exception keeps names unquoted: a value that is not valid TOML but is a single word (a letter\n"
       "or `_` first, then letters, digits and `_ - . /`) is that string, so `--set mux.plugin=gaussian` and\n"
       "`--set output.dir=runs/n4` work. Anything else that is not TOML is an error naming the argument.\n\n"
@@ -46,10 +47,13 @@ std::string pipelines_markdown(const std::vector<const PluginInfo*>& plugins) {
       "exceeds the machine's available memory (MemAvailable), with the estimate in the message.\n\n";
   for (auto& [name, schema] : runtime::fixed_sections()) s += fmt::format("## [{}]\n\n{}\n", name, schema_markdown(*schema));
   s +=
-      "## Plugin sections: [mux] [backbone] [demux] [head]\n\n"
-      "Each names its plugin with `plugin = \"name\"`; the other keys are that plugin's options. `[head]` may be\n"
-      "left out: token tasks then use `token_classification`, sentence and image tasks `sequence_classification`,\n"
-      "and the retrieval task always uses `retrieval`. The options of every built-in plugin follow.\n\n";
+      "## Plugin sections: [mux] [backbone] [demux] [head] [retrieval_head]\n\n"
+      "Each names its plugin with `plugin = \"name\"`; the other keys are that plugin's options. `[head]` and its\n"
+      "`plugin` may be left out: the task names its default head (token tasks `token_classification`, sentence\n"
+      "and image tasks `sequence_classification`; the retrieval task always uses `retrieval`, so its options,\n"
+      "e.g. `all_instances = true`, go under `[head]`). `[retrieval_head]` configures the head of the auxiliary\n"
+      "retrieval loss of a labelled text task (`[train] retrieval_loss_coeff > 0`); its `plugin` defaults to\n"
+      "`retrieval`. The options of every built-in plugin follow.\n\n";
   for (const PluginInfo* p : plugins) {
     const PluginManifest& m = *p->manifest;
     s += fmt::format("### {} `{}`\n\n{}\n\n{}\n", plugin_kind_name(m.kind), m.name, m.description,

@@ -24,6 +24,9 @@ Tensor TaskEmbedding::forward(const Tensor& ids) const {
 
 namespace {
 
+// The auxiliary retrieval loss's head when [retrieval_head] names none.
+constexpr const char* kRetrievalHead = "retrieval";
+
 // Padding mask of the multiplexed rows: a position is real when any instance has a token there.
 Tensor sequence_mask(const Tensor& ids, int64_t prefix) {
   const int64_t n = ids.size(0), b = ids.size(1), l = ids.size(2);
@@ -52,16 +55,17 @@ Tensor token_targets(const Tensor& ids) {
 
 // Checks a plugin section against its plugin's schema before the registry builds it: the registry knows
 // only the section, this reports an unknown plugin or a bad option at the line (or --set) that wrote it.
-void check_section(Registry& registry, PluginKind kind, const PluginSection& s) {
+void check_section(Registry& registry, PluginKind kind, const PluginSection& s, const std::string& plugin) {
   const PluginInfo* info = nullptr;
   try {
-    info = &registry.find(kind, s.plugin);
+    info = &registry.find(kind, plugin);
   } catch (const InputError& e) {
     const auto it = s.origin.find("plugin");
     if (it == s.origin.end()) throw;
     throw InputError(fmt::format("{}: {}", it->second, e.what()));
   }
-  validate_located(info->manifest->options, s.located(), fmt::format("[{}]", plugin_kind_name(kind)));
+  // s.where is "[section] (file:line:column)": messages name the section the user wrote.
+  validate_located(info->manifest->options, s.located(), s.where.substr(0, s.where.find(' ')));
 }
 
 }  // namespace
@@ -92,11 +96,25 @@ MuxModel::MuxModel(const PipelineConfig& c, const Task& task, Registry& registry
     if (s->plugin.empty())
       throw InputError(fmt::format("{} is missing: a pipeline names its plugin, e.g. plugin = \"...\" (see `datamux plugins list`)",
                                    s->where));
-  check_section(registry, PluginKind::Mux, c.mux);
-  check_section(registry, PluginKind::Backbone, c.backbone);
-  check_section(registry, PluginKind::Demux, c.demux);
-  if (!c.head.plugin.empty() && (!retrieval_task_ || c.head.plugin == "retrieval"))
-    check_section(registry, PluginKind::Head, c.head);
+  check_section(registry, PluginKind::Mux, c.mux, c.mux.plugin);
+  check_section(registry, PluginKind::Backbone, c.backbone, c.backbone.plugin);
+  check_section(registry, PluginKind::Demux, c.demux, c.demux.plugin);
+  // The head: [head] plugin, else the task's default. The auxiliary retrieval loss's head: [retrieval_head]
+  // plugin, else kRetrievalHead. Both sections' options are checked against the chosen plugin's schema.
+  const std::string head = c.head.plugin.empty() ? task.default_head() : c.head.plugin;
+  const std::string aux_head = c.retrieval_head.plugin.empty() ? kRetrievalHead : c.retrieval_head.plugin;
+  if (retrieval_task_ && head != task.default_head())
+    throw InputError(fmt::format("{}: the {} task uses the {} head, not '{}'", c.head.where, task.kind(),
+                                 task.default_head(), head));
+  if (c.retrieval_head.present && retrieval_task_)
+    throw InputError(fmt::format("{}: the {} task configures its retrieval head in [head]; remove [retrieval_head]",
+                                 c.retrieval_head.where, task.kind()));
+  if (c.retrieval_head.present && retrieval_coeff_ <= 0.f)
+    throw InputError(fmt::format("{}: [retrieval_head] configures the auxiliary retrieval loss, which is off: set "
+                                 "[train] retrieval_loss_coeff > 0 or remove the section",
+                                 c.retrieval_head.where));
+  check_section(registry, PluginKind::Head, c.head, head);
+  if (c.retrieval_head.present) check_section(registry, PluginKind::Head, c.retrieval_head, aux_head);
 
   // Each component gets its own seed and stream, so adding one does not shift another's init.
   rngs_.reserve(8);
@@ -123,22 +141,17 @@ MuxModel::MuxModel(const PipelineConfig& c, const Task& task, Registry& registry
   names_ = fmt::format("{} mux -> {} backbone -> {} demux", c.mux.plugin, c.backbone.plugin, c.demux.plugin);
 
   if (!retrieval_task_) {
-    std::string head = c.head.plugin;
-    if (head.empty()) head = task.token_level() ? "token_classification" : "sequence_classification";
     head_ = registry.create<Head>(head, c.head.options, component_ctx(5), c.head.where);
     register_module("head", head_);
     // At inference only the prefix and position 0 need demultiplexing when the head reads position 0
     // alone and the demux is position-wise: at N = 40 that was a third of the inference time.
     cls_rows_only_ = head_->reads_first_position_only() && demux_->position_wise();
     names_ += fmt::format(" -> {} head", head);
-  } else if (!c.head.plugin.empty() && c.head.plugin != "retrieval") {
-    throw InputError(fmt::format("{}: the retrieval task uses the retrieval head, not '{}'", c.head.where, c.head.plugin));
   }
   if (retrieval_task_ || retrieval_coeff_ > 0.f) {
-    Options o = retrieval_task_ ? c.head.options : Options();
-    if (!o.has("all_instances")) o.set("all_instances", c.train.get_bool("retrieval_all_instances"));
-    retrieval_ = registry.create<Head>("retrieval", o, component_ctx(6),
-                                      retrieval_task_ ? c.head.where : "[train] retrieval_loss_coeff");
+    const PluginSection& s = retrieval_task_ ? c.head : c.retrieval_head;
+    retrieval_ = registry.create<Head>(retrieval_task_ ? head : aux_head, s.options, component_ctx(6),
+                                      s.present ? s.where : std::string("[train] retrieval_loss_coeff"));
     register_module("retrieval_head", retrieval_);
     names_ += retrieval_task_ ? " -> retrieval head" : fmt::format(" (+ retrieval loss x{})", retrieval_coeff_);
   }

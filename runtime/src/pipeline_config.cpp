@@ -51,6 +51,10 @@ const std::vector<OptionSpec>& model_schema() {
       opt_int("threads", 0, "OpenMP threads (0 = OMP_NUM_THREADS or all cores)", 0, 1024),
       opt_string("input", "flat", "image tasks: feed the backbone flat vectors or [C,H,W] images", {"flat", "image"}),
       opt_float("embedding_stddev", 0.02, "text tasks: init stddev of token and position embeddings", 0.0),
+      opt_string("dtype", "f32",
+                 "matmul inputs: bf16 rounds them to bfloat16 (f32 accumulation, f32 master weights) where the CPU "
+                 "has AVX512-BF16 or AMX, and runs f32 with a log line elsewhere; convolutions stay f32",
+                 {"f32", "bf16"}),
   };
   return s;
 }
@@ -70,10 +74,9 @@ const std::vector<OptionSpec>& train_schema() {
       opt_float("clip_norm", 1.0, "clip gradients to this global norm (0 = off)", 0.0),
       opt_float("task_loss_coeff", 1.0, "weight of the task loss", 0.0),
       opt_float("retrieval_loss_coeff", 0.0, "weight of the retrieval auxiliary loss (reconstruct each instance's tokens)", 0.0),
-      opt_bool("retrieval_all_instances", false, "retrieval loss on every instance at every position instead of one sampled instance"),
       opt_float("label_smoothing", 0.0, "task cross-entropy label smoothing", 0.0, 1.0),
       opt_int("eval_every", 0, "evaluate on the validation split every K steps (0 = only at the end)", 0),
-      opt_int("log_every", 50, "progress line every K steps when not on a terminal", 1),
+      opt_int("log_every", 50, "a metrics.csv row every K steps, and a progress line when not on a terminal", 1),
       opt_int("checkpoint_every", 0,
               "save the resume state (resume.safetensors: weights, optimizer, step, random streams) every K steps, so "
               "a killed run continues with `datamux run --resume DIR` (0 = only when stopped by SIGINT/SIGTERM)",
@@ -114,7 +117,21 @@ namespace {
 
 using detail::loc;
 
-const std::vector<std::string> kPluginSections = {"mux", "backbone", "demux", "head"};
+const std::vector<std::string> kPluginSections = {"mux", "backbone", "demux", "head", "retrieval_head"};
+// Plugin sections whose `plugin` has a default (the task's head; the retrieval head).
+const std::vector<std::string> kOptionalPluginSections = {"head", "retrieval_head"};
+
+// Keys that moved out of a fixed section: a pipeline still using one is told where it went.
+struct MovedKey {
+  const char* section;
+  const char* key;
+  const char* instead;
+};
+const MovedKey kMovedKeys[] = {
+    {"train", "retrieval_all_instances",
+     "it is the retrieval head's option now: `all_instances = true` under [head] for the retrieval task, "
+     "under [retrieval_head] for the auxiliary retrieval loss of a labelled task"},
+};
 const std::vector<std::string> kTopLevelKeys = {"base", "plugin_paths"};
 
 std::vector<std::string> section_names() {
@@ -181,6 +198,12 @@ void apply_override(toml::table& root, const std::string& arg) {
                                    hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint),
                                    fmt::join(sections, ", ")));
     }
+    // `section={...}` (an inline table) replaces the whole section, so switching plugins does not keep
+    // the old plugin's options; `section.key=value` changes one key.
+    if (keys->is_inline()) {
+      replace(root, k, std::move(v));
+      continue;
+    }
     if (!root.contains(name)) root.insert(name, toml::table{});
     auto* sec = root[name].as_table();
     if (!sec) throw InputError(fmt::format("{}: '{}' is not a section in the pipeline", where, name));
@@ -234,10 +257,17 @@ PluginSection plugin_section(const toml::table& root, const std::string& section
   const toml::table* t = section_table(root, section, path);
   if (!t) return p;
   p.where = fmt::format("[{}] ({})", section, loc(t->source(), path));
+  p.present = true;
+  const bool optional = std::find(kOptionalPluginSections.begin(), kOptionalPluginSections.end(), section) !=
+                        kOptionalPluginSections.end();
+  const toml::node* plugin = t->get("plugin");
   auto name = (*t)["plugin"].value<std::string>();
-  if (!name)
+  if (plugin && !name)
+    throw InputError(fmt::format("{}: [{}] plugin must be a string, e.g. plugin = \"name\" (see `datamux plugins list`)",
+                                 loc(plugin->source(), path), section));
+  if (!name && !optional)
     throw InputError(fmt::format("{}: [{}] needs plugin = \"name\" (see `datamux plugins list`)", loc(t->source(), path), section));
-  p.plugin = *name;
+  if (name) p.plugin = *name;
   LocatedOptions o = detail::table_options(*t, section, path, "plugin");
   p.options = std::move(o.values);
   p.origin = std::move(o.origin);
@@ -267,6 +297,11 @@ PipelineConfig load_pipeline(const std::string& path, const std::vector<std::str
                                  hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
   }
 
+  for (const MovedKey& m : kMovedKeys)
+    if (const toml::table* t = root[m.section].as_table())
+      if (const toml::node* n = t->get(m.key))
+        throw InputError(fmt::format("{}: [{}] {} has moved: {}", loc(n->source(), path), m.section, m.key, m.instead));
+
   PipelineConfig c;
   c.path = path;
   c.task = validated(root, "task", task_schema(), path);
@@ -279,6 +314,7 @@ PipelineConfig load_pipeline(const std::string& path, const std::vector<std::str
   c.backbone = plugin_section(root, "backbone", path);
   c.demux = plugin_section(root, "demux", path);
   c.head = plugin_section(root, "head", path);
+  c.retrieval_head = plugin_section(root, "retrieval_head", path);
   if (auto pp = root["plugin_paths"]) {
     auto* arr = pp.as_array();
     if (!arr) throw InputError(fmt::format("{}: plugin_paths must be an array of strings", loc(pp.node()->source(), path)));

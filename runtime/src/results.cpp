@@ -1,6 +1,7 @@
 // results.json, the resolved pipeline and checkpoints, written atomically.
 #include <datamux/core/atomic_file.hpp>
 #include <datamux/core/checkpoint.hpp>
+#include <datamux/core/precision.hpp>
 #include <datamux/runtime/results.hpp>
 #include <datamux/runtime/trainer.hpp>
 
@@ -26,6 +27,8 @@ ResultsWriter::ResultsWriter(std::string dir, const PipelineConfig& config) : di
 void ResultsWriter::write_pipeline() const { write_file_atomic((fs::path(dir_) / "pipeline.toml").string(), config_.resolved_toml); }
 
 std::string ResultsWriter::checkpoint_path() const { return (fs::path(dir_) / "model.safetensors").string(); }
+
+std::string ResultsWriter::file_path(const std::string& name) const { return (fs::path(dir_) / name).string(); }
 
 std::string ResultsWriter::checkpoint_note() const {
   return checkpoint_written_ ? fmt::format("the last good checkpoint is {}", checkpoint_path())
@@ -55,6 +58,7 @@ void ResultsWriter::write_results(const RunSummary& s, Split split, std::size_t 
       {"demux", config_.demux.plugin},
       {"task", config_.task.get_string("kind")},
       {"seed", config_.model.get_int("seed")},
+      {"dtype", effective_matmul_precision() == MatmulPrecision::bf16 ? "bf16" : "f32"},  // what ran, not what was asked
       {"steps", s.steps_done},
       {"split", split_name(split)},
       {"accuracy", a.value()},

@@ -11,6 +11,7 @@
 
 #include "evaluation.hpp"
 #include "interrupt.hpp"
+#include "metrics_csv.hpp"
 #include "resume_state.hpp"
 
 namespace datamux::runtime::detail {
@@ -72,6 +73,7 @@ TrainStats train_model(const PipelineConfig& c, BuiltPipeline& p, ResultsWriter&
   const int64_t batch = c.train.get_int("batch");
   const int64_t n = model.context().instances;
   const int64_t eval_every = c.train.get_int("eval_every");
+  const int64_t log_every = c.train.get_int("log_every");
   const float clip = static_cast<float>(c.train.get_float("clip_norm"));
   const bool save = c.output.get_bool("save_checkpoint");
   const bool keep_best = c.output.get_bool("keep_best") && eval_every > 0;
@@ -82,6 +84,7 @@ TrainStats train_model(const PipelineConfig& c, BuiltPipeline& p, ResultsWriter&
   Progress progress(steps, c.train.get_int("log_every"), !log.enabled());
   log.debug(fmt::format("optimizer {} lr {} ({} schedule, {} warm-up steps), clip_norm {}", c.train.get_string("optimizer"),
                         c.train.get_float("lr"), c.train.get_string("schedule"), c.train.get_int("warmup_steps"), clip));
+  MetricsCsv metrics(results.file_path("metrics.csv"), n);
   double best_val = -1.0;
   TrainStats stats;
   Window window;
@@ -117,12 +120,16 @@ TrainStats train_model(const PipelineConfig& c, BuiltPipeline& p, ResultsWriter&
     if (checkpoint_every > 0 && step % checkpoint_every == 0 && step < steps)
       save_resume_state(results.dir(), model, *optimizer, task, step);
 
-    window.accuracy.merge(accuracy(out.main, 0));
+    window.accuracy.merge(accuracy(out.main, n));
     window.loss += loss;
     ++window.steps;
-    if (progress.due(step)) {
-      progress.update(step, window.loss / static_cast<double>(window.steps), window.accuracy.value(),
-                      static_cast<double>(stats.examples) / std::max(stats.seconds, 1e-9));
+    // The window (loss and accuracy since the last metrics row) closes every log_every steps, whether
+    // or not anything is printed; a progress bar shows the open window's means at every step.
+    const double rate = static_cast<double>(stats.examples) / std::max(stats.seconds, 1e-9);
+    const double mean_loss = window.loss / static_cast<double>(window.steps);
+    if (progress.due(step)) progress.update(step, mean_loss, window.accuracy.value(), rate);
+    if (step % log_every == 0 || step == steps) {
+      metrics.row(step, "train", mean_loss, window.accuracy, schedule->lr_at(step - 1), rate);
       window = Window();
     }
     if (eval_every > 0 && (step % eval_every == 0 || step == steps)) {
@@ -130,6 +137,7 @@ TrainStats train_model(const PipelineConfig& c, BuiltPipeline& p, ResultsWriter&
       EvalResult v = evaluate(model, task, Split::Validation, eval_batch(c));
       log.debug(fmt::format("validation of {} examples took {:.2f} s", v.examples, seconds_since(te)));
       progress.message(fmt::format("step {:>6}  validation accuracy {:.4f}  loss {:.4f}", step, v.accuracy.value(), v.loss));
+      metrics.row(step, "validation", v.loss, v.accuracy, -1.0, -1.0);
       if (save && keep_best && v.accuracy.value() > best_val) {
         best_val = v.accuracy.value();
         results.write_checkpoint(model, checkpoint_metadata(c, task, step));

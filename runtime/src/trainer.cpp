@@ -1,6 +1,8 @@
 // `datamux run` and `datamux eval` as steps: build the pipeline, train it (run only), report.
 #include <datamux/core/checkpoint.hpp>
+#include <datamux/core/cpu_features.hpp>
 #include <datamux/core/memory.hpp>
+#include <datamux/core/precision.hpp>
 #include <datamux/runtime/results.hpp>
 #include <datamux/runtime/trainer.hpp>
 
@@ -32,6 +34,13 @@ void describe(const Logger& log, const BuiltPipeline& p) {
   log.line(fmt::format("task    {}", p.task->summary()));
   log.line(fmt::format("model   N = {}: {} ({} parameters)", model.context().instances, model.summary(),
                        model.parameter_count()));
+  if (matmul_precision() == MatmulPrecision::bf16)
+    log.line(effective_matmul_precision() == MatmulPrecision::bf16
+                 ? fmt::format("dtype   bf16 matmul inputs, f32 accumulation and master weights (CPU: {})",
+                               cpu_features_string())
+                 : fmt::format("dtype   bf16 requested, but this CPU has neither AVX512-BF16 nor AMX-BF16 (CPU: {}): "
+                               "running f32",
+                               cpu_features_string()));
   if (!log.debug_enabled()) return;
   const BuildContext& x = model.context();
   log.debug(fmt::format("context N={} input={} dim={} hidden={} seq_len={} prefix_len={} vocab={} classes={} image={}x{}x{}",
@@ -63,6 +72,8 @@ RunSummary report(const PipelineConfig& c, BuiltPipeline& p, const ResultsWriter
 
 BuiltPipeline build_pipeline(const PipelineConfig& c, bool training) {
   if (const int64_t t = c.model.get_int("threads"); t > 0) omp_set_num_threads(static_cast<int>(t));
+  // Process-wide, so every build sets it: a bf16 pipeline never leaks its precision into the next one.
+  set_matmul_precision(c.model.get_string("dtype") == "bf16" ? MatmulPrecision::bf16 : MatmulPrecision::f32);
   BuiltPipeline p;
   p.task = make_task(c);
   // Memory is checked from the shapes before any weight is allocated, then measured on the built model.

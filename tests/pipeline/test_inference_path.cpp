@@ -56,8 +56,8 @@ PipelineConfig chain_pipeline(const Chain& c) {
                       << "\n[model]\ninstances = " << c.n << "\nhidden = " << kHidden
                       << "\nseed = 5\n[mux]\nplugin = \"" << c.mux << "\"\n" << c.mux_options << "[backbone]\nplugin = \"transformer\"\n"
                       << "layers = 2\nheads = 2\nffn = 48\ndropout = 0.0\n[demux]\nplugin = \"" << c.demux << "\"\n"
-                      << (*c.head ? std::string("[head]\nplugin = \"") + c.head + "\"\n" : std::string())
-                      << "[train]\nretrieval_all_instances = true\n"
+                      << (*c.head ? std::string("[head]\nplugin = \"") + c.head + "\"\n" : std::string("[head]\nall_instances = true\n"))
+                      << "[train]\n"
                       << (*c.head ? "task_loss_coeff = 1.0\nretrieval_loss_coeff = 0.0\n"
                                   : "task_loss_coeff = 0.0\nretrieval_loss_coeff = 1.0\n");
   return load_pipeline(path.string());

@@ -40,7 +40,7 @@ const char* kTiny =
     "[model]\ninstances = 2\nhidden = 16\nseed = 5\n"
     "[mux]\nplugin = \"gaussian\"\n[backbone]\nplugin = \"transformer\"\nlayers = 1\nheads = 2\nffn = 32\ndropout = 0.1\n"
     "[demux]\nplugin = \"index\"\n"
-    "[train]\nsteps = 20\nbatch = 4\nretrieval_loss_coeff = 1.0\nretrieval_all_instances = false\n"
+    "[train]\nsteps = 20\nbatch = 4\nretrieval_loss_coeff = 1.0\n"
     "[eval]\nthroughput_steps = 1\n";
 
 std::string read_text(const fs::path& p) {

@@ -1,4 +1,6 @@
 // End-to-end: a small retrieval pipeline trained from TOML through the registry's plugins.
+#include <datamux/core/cpu_features.hpp>
+#include <datamux/core/precision.hpp>
 #include <datamux/runtime/trainer.hpp>
 #include <gmock/gmock.h>
 
@@ -8,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 using namespace datamux;
 using namespace datamux::runtime;
@@ -77,4 +80,56 @@ TEST(RunRetrieval, UnknownPluginSuggestsTheClosest) {
     EXPECT_THAT(e.what(), HasSubstr("gaussian"));
   }
   fs::remove_all(out);
+}
+
+// metrics.csv: the training curve, one train row per log_every steps and one validation row per eval_every,
+// with per-instance accuracy columns that agree with the overall accuracy.
+TEST(RunRetrieval, MetricsCsvHoldsTheTrainingCurvePerInstance) {
+  PipelineConfig c = load_pipeline(pipeline_fixture("retrieval_small.toml"),
+                                   {"train.steps=30", "train.log_every=10", "train.eval_every=15", "model.instances=2"});
+  fs::path out = scratch_dir("metrics-csv");
+  RunSummary s = run_pipeline(c, quiet_run(out));
+  std::ifstream f(out / "metrics.csv");
+  ASSERT_TRUE(f) << "metrics.csv missing";
+  std::string header;
+  std::getline(f, header);
+  EXPECT_EQ(header, "step,split,loss,accuracy,lr,examples_per_s,min_instance_accuracy,instance_0,instance_1");
+  std::vector<std::string> keys;
+  std::string line, last_validation;
+  while (std::getline(f, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+    if (line.back() == ',') cells.emplace_back();
+    ASSERT_EQ(cells.size(), 9u) << line;
+    keys.push_back(cells[0] + ":" + cells[1]);
+    const double acc = std::stod(cells[3]), lowest = std::stod(cells[6]);
+    const double i0 = std::stod(cells[7]), i1 = std::stod(cells[8]);
+    EXPECT_NEAR(lowest, std::min(i0, i1), 1e-6) << line;
+    EXPECT_LE(lowest, acc + 1e-6) << line;
+    if (cells[1] == "train") EXPECT_GT(std::stod(cells[4]), 0.0) << "lr column: " << line;
+    if (cells[1] == "validation") last_validation = line;
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{"10:train", "15:validation", "20:train", "30:train", "30:validation"}));
+  EXPECT_FALSE(last_validation.empty());
+  fs::remove_all(out);
+}
+
+// [model] dtype = "bf16": trains to the f32 run's accuracy, reports what ran (bf16 only where the CPU has
+// fast bf16), and a later f32 pipeline in the same process runs f32 again.
+TEST(RunRetrieval, Bf16DtypeTrainsLikeF32AndDoesNotLeak) {
+  PipelineConfig f32 = load_pipeline(pipeline_fixture("retrieval_small.toml"));
+  PipelineConfig bf16 = load_pipeline(pipeline_fixture("retrieval_small.toml"), {"model.dtype=\"bf16\""});
+  fs::path a = scratch_dir("dtype-bf16"), b = scratch_dir("dtype-f32");
+  RunSummary rb = run_pipeline(bf16, quiet_run(a));
+  nlohmann::json jb = nlohmann::json::parse(std::ifstream(a / "results.json"));
+  EXPECT_EQ(jb["dtype"], bf16_matmul_is_fast() ? "bf16" : "f32");
+  RunSummary rf = run_pipeline(f32, quiet_run(b));
+  nlohmann::json jf = nlohmann::json::parse(std::ifstream(b / "results.json"));
+  EXPECT_EQ(jf["dtype"], "f32");
+  EXPECT_EQ(matmul_precision(), MatmulPrecision::f32);
+  EXPECT_GT(rb.final_eval.accuracy.value(), 0.9);
+  EXPECT_NEAR(rb.final_eval.accuracy.value(), rf.final_eval.accuracy.value(), 0.02);
+  fs::remove_all(a);
+  fs::remove_all(b);
 }

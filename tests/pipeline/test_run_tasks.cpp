@@ -66,7 +66,9 @@ TEST(RunTasks, TextClassificationFromTsvLearnsTheRule) {
   fs::path dir = scratch_dir("text");
   write_sentiment_tsv(dir / "train.tsv", 800, 1);
   auto sets = text_sets("text_classification", dir / "train.tsv", 12);
-  sets.insert(sets.end(), {"train.steps=150", "train.retrieval_loss_coeff=0.1", "train.task_loss_coeff=0.9", "head.plugin=\"sequence_classification\""});
+  sets.insert(sets.end(), {"train.steps=150", "train.retrieval_loss_coeff=0.1", "train.task_loss_coeff=0.9",
+                           // a whole new [head] table: the fixture's retrieval options do not apply
+                           "head={plugin=\"sequence_classification\"}", "retrieval_head.all_instances=true"});
   PipelineConfig c = load_pipeline(pipeline_fixture("retrieval_small.toml"), sets);
   RunSummary s = run_pipeline(c, quiet_run(dir / "out"));
   EXPECT_GT(s.final_eval.accuracy.value(), 0.9);
@@ -79,7 +81,7 @@ TEST(RunTasks, TokenTaggingFromConllLearnsTheLexicon) {
   fs::path dir = scratch_dir("tagging");
   write_tagging_conll(dir / "train.conll", 600, 2);
   auto sets = text_sets("token_tagging", dir / "train.conll", 8);
-  sets.insert(sets.end(), {"train.steps=150", "head.plugin=\"token_classification\"", "train.task_loss_coeff=1.0",
+  sets.insert(sets.end(), {"train.steps=150", "head={plugin=\"token_classification\"}", "train.task_loss_coeff=1.0",
                            "train.retrieval_loss_coeff=0.0"});
   PipelineConfig c = load_pipeline(pipeline_fixture("retrieval_small.toml"), sets);
   RunSummary s = run_pipeline(c, quiet_run(dir / "out"));
@@ -126,4 +128,64 @@ TEST(RunTasks, FashionMlpMultiplexedLearns) {
   EXPECT_GT(s.final_eval.accuracy.value(), 0.7);
   EXPECT_EQ(s.final_eval.examples, 10000);
   fs::remove_all(dir);
+}
+
+// [head] and [retrieval_head]: the task names its default head, and each section's options go to the
+// head it configures, checked against that head's schema at the line that wrote them.
+namespace {
+std::string refusal(const PipelineConfig& c, const fs::path& dir) {
+  try {
+    run_pipeline(c, quiet_run(dir));
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+}  // namespace
+
+TEST(HeadSections, AuxiliaryRetrievalHeadTakesItsOwnSectionAndRefusesMisuse) {
+  fs::path dir = scratch_dir("head-sections");
+  write_sentiment_tsv(dir / "train.tsv", 60, 1);
+  auto text = text_sets("text_classification", dir / "train.tsv", 12);
+  text.insert(text.end(), {"head={}", "train.steps=1"});
+
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> sets = text;
+    sets.insert(sets.end(), extra.begin(), extra.end());
+    return load_pipeline(pipeline_fixture("retrieval_small.toml"), sets);
+  };
+  // The retrieval head's option under [retrieval_head], with the auxiliary loss on: accepted, and used.
+  EXPECT_EQ(refusal(with({"train.retrieval_loss_coeff=0.1", "retrieval_head.all_instances=true"}), dir / "a"), "(accepted)");
+  // The same section with the auxiliary loss off configures nothing: refused.
+  EXPECT_THAT(refusal(with({"train.retrieval_loss_coeff=0.0", "retrieval_head.all_instances=true"}), dir / "b"),
+              HasSubstr("retrieval_loss_coeff"));
+  // An option the retrieval head does not have, named with its section.
+  EXPECT_THAT(refusal(with({"train.retrieval_loss_coeff=0.1", "retrieval_head.pooling=\"mean\""}), dir / "c"),
+              HasSubstr("[retrieval_head] pooling"));
+  // [head] without a plugin is the task's default head (sequence_classification has `pooling`).
+  EXPECT_EQ(refusal(with({"head.pooling=\"mean\""}), dir / "d"), "(accepted)");
+  fs::remove_all(dir);
+}
+
+TEST(HeadSections, RetrievalTaskKeepsItsHeadAndItsOptionsUnderHead) {
+  fs::path dir = scratch_dir("head-retrieval");
+  auto load = [](std::vector<std::string> sets) {
+    sets.push_back("train.steps=1");
+    return load_pipeline(pipeline_fixture("retrieval_small.toml"), sets);
+  };
+  EXPECT_THAT(refusal(load({"head.plugin=\"sequence_classification\""}), dir / "a"),
+              HasSubstr("uses the retrieval head, not 'sequence_classification'"));
+  EXPECT_THAT(refusal(load({"retrieval_head.all_instances=true"}), dir / "b"), HasSubstr("remove [retrieval_head]"));
+  EXPECT_THAT(refusal(load({"head.all_instances=maybe"}), dir / "c"), HasSubstr("all_instances"));
+  fs::remove_all(dir);
+}
+
+TEST(HeadSections, TheOldTrainKeySaysWhereItMoved) {
+  try {
+    load_pipeline(pipeline_fixture("retrieval_small.toml"), {"train.retrieval_all_instances=true"});
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("has moved"));
+    EXPECT_THAT(e.what(), HasSubstr("all_instances = true` under [head]"));
+  }
 }

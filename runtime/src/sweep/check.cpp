@@ -13,7 +13,8 @@ namespace {
 
 void check_plugins(const PipelineConfig& c, Registry& reg) {
   const std::pair<PluginKind, const PluginSection*> sections[] = {
-      {PluginKind::Mux, &c.mux}, {PluginKind::Backbone, &c.backbone}, {PluginKind::Demux, &c.demux}, {PluginKind::Head, &c.head}};
+      {PluginKind::Mux, &c.mux}, {PluginKind::Backbone, &c.backbone}, {PluginKind::Demux, &c.demux}, {PluginKind::Head, &c.head},
+      {PluginKind::Head, &c.retrieval_head}};
   for (auto [kind, s] : sections) {
     if (s->plugin.empty()) continue;
     const PluginInfo& info = reg.find(kind, s->plugin);

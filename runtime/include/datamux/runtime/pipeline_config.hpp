@@ -1,9 +1,11 @@
 // datamux/runtime/pipeline_config.hpp - a pipeline TOML file, resolved and validated.
 //
-// Sections: [task] [model] [mux] [backbone] [demux] [head] [train] [eval] [output]. The fixed sections
+// Sections: [task] [model] [mux] [backbone] [demux] [head] [retrieval_head] [train] [eval] [output]. The fixed sections
 // have schemas (the same OptionSpec tables plugins use, so messages and docs look alike); plugin
 // sections hold `plugin = "name"` and that plugin's options, validated against the plugin's own schema
-// when the model is built. `base = "other.toml"` extends another pipeline (this file's keys win);
+// when the model is built. [head] and [retrieval_head] may leave `plugin` out: [head] then uses the
+// task's default head (Task::default_head), [retrieval_head] (the auxiliary retrieval loss of a labelled
+// text task) the `retrieval` head. `base = "other.toml"` extends another pipeline (this file's keys win);
 // `--set section.key=value` overrides any key (parsed as TOML, see located_options.hpp). Every error
 // names file:line:column (or the --set argument) and the key.
 #pragma once
@@ -19,7 +21,8 @@ namespace datamux::runtime {
 
 /// One plugin section: its plugin name, its options as given, and where it came from.
 struct PluginSection {
-  std::string plugin;      // empty when the section is absent
+  std::string plugin;      // empty when the section is absent or leaves the plugin to a default
+  bool present = false;    // the pipeline has this section
   Options options;         // everything but `plugin`, unvalidated (the plugin's schema decides)
   std::string where;       // "[mux] (retrieval.toml:12:1)" for messages
   std::map<std::string, std::string> origin;  // key (and "plugin") -> "file:line:column" or "--set ..."
@@ -30,6 +33,7 @@ struct PipelineConfig {
   std::string path;                 // the file given on the command line
   Options task, model, train, eval, output;  // validated against their schemas, defaults filled in
   PluginSection mux, backbone, demux, head;
+  PluginSection retrieval_head;     // the auxiliary retrieval loss's head ([train] retrieval_loss_coeff > 0)
   std::vector<std::string> plugin_paths;
   std::string resolved_toml;        // the whole resolved pipeline, saved next to the results
 };

@@ -1,4 +1,5 @@
-// datamux/runtime/results.hpp - the files a run leaves: pipeline.toml, model.safetensors, results.json.
+// datamux/runtime/results.hpp - the files a run leaves: pipeline.toml, model.safetensors, results.json
+// (and metrics.csv, the training curve, written row by row by the training loop).
 // Each is written to a temp file and renamed, so an interrupted run never leaves half a file.
 #pragma once
 
@@ -24,6 +25,8 @@ class ResultsWriter {
   void write_interrupted(const RunSummary& summary, const std::string& signal) const;
   const std::string& dir() const { return dir_; }
   std::string checkpoint_path() const;
+  /// Another file of the run folder, e.g. metrics.csv (the training curve).
+  std::string file_path(const std::string& name) const;
   /// "the last good checkpoint is <path>" or "no checkpoint was written yet".
   std::string checkpoint_note() const;
 

@@ -36,6 +36,12 @@ class Task {
   virtual bool has_labels() const { return true; }
   /// True when targets are per token ([N, B, L]).
   virtual bool token_level() const = 0;
+  /// The head plugin used when [head] names none: the task, not the runtime, knows what output it needs
+  /// (retrieval: reconstruct the tokens; token-level: a label per token; else one label per example).
+  virtual std::string default_head() const {
+    if (!has_labels()) return "retrieval";
+    return token_level() ? "token_classification" : "sequence_classification";
+  }
   /// Next training batch (epochs reshuffle deterministically from the task's seed).
   virtual Batch next_train_batch(int64_t n, int64_t b) = 0;
   /// The whole split in batches; the last one padded with kIgnore targets.
