@@ -93,12 +93,14 @@ MemoryEstimate estimate_from_shapes(const PipelineConfig& c, const BuildContext&
   return e;
 }
 
-MemoryEstimate estimate_built(const PipelineConfig& c, MuxModel& model, bool training) {
+MemoryEstimate estimate_built(const PipelineConfig& c, MuxModel& model, const Task& task, bool training) {
   MemoryEstimate e;
   for (const auto& [name, t] : model.state()) e.weights = add(e.weights, bytes_of(t));
   uint64_t param_bytes = 0;
   for (const auto& [name, t] : model.named_parameters()) param_bytes = add(param_bytes, bytes_of(t));
   if (training) e.optimizer = mul({param_bytes, add(1, optimizer_slots(c))});
+  if (c.task.get_string("kind") == "retrieval")
+    e.data = mul({static_cast<uint64_t>(c.task.get_int("eval_examples")), row_width(model.context()), 2 * kF32});
 
   // One row, forward and backward in evaluation mode (dropout and sampling draw nothing, so the run's
   // random streams are untouched). Its peak above what was live, less the gradients, is one row's
@@ -111,18 +113,19 @@ MemoryEstimate estimate_built(const PipelineConfig& c, MuxModel& model, bool tra
   } else {
     probe.inputs = Tensor::zeros({n, 1, static_cast<int64_t>(row_width(x))});
   }
-  const bool token_level = c.task.get_string("kind") == "retrieval" || c.task.get_string("kind") == "token_tagging";
-  probe.targets = c.task.get_string("kind") == "retrieval"
-                      ? probe.inputs
-                      : Tensor::zeros(token_level ? Shape{n, 1, x.seq_len} : Shape{n, 1}).to(DType::i32);
+  probe.targets = !task.has_labels() ? probe.inputs
+                                     : Tensor::zeros(task.token_level() ? Shape{n, 1, x.seq_len} : Shape{n, 1}).to(DType::i32);
   probe.examples = n;
   const bool was_training = model.is_training();
   model.eval();
   const MemoryStats before = memory_stats();
   reset_peak_memory();
-  {
+  try {
     ModelOutput out = model.forward(probe);
     out.loss.backward();
+  } catch (const std::exception&) {
+    // A task whose targets this probe does not know how to form: the estimate keeps weights and state
+    // (check_fit has already shown that the plugins fit together).
   }
   const uint64_t peak = memory_stats().peak_bytes;
   model.zero_grad();
@@ -130,8 +133,6 @@ MemoryEstimate estimate_built(const PipelineConfig& c, MuxModel& model, bool tra
   const uint64_t live = before.live_bytes;
   const uint64_t row = peak > live + param_bytes ? peak - live - param_bytes : 0;
   e.activations = mul({row, step_batch(c, training)});
-  if (c.task.get_string("kind") == "retrieval")
-    e.data = mul({static_cast<uint64_t>(c.task.get_int("eval_examples")), row_width(x), 2 * kF32});
   return e;
 }
 

@@ -33,7 +33,7 @@ MemoryEstimate estimate_from_shapes(const PipelineConfig& config, const BuildCon
 
 /// With the model built: its weights as they are, gradients and optimizer slots, and the activations
 /// of a one-row forward and backward pass (evaluation mode: no randomness is drawn) times the batch.
-MemoryEstimate estimate_built(const PipelineConfig& config, MuxModel& model, bool training);
+MemoryEstimate estimate_built(const PipelineConfig& config, MuxModel& model, const Task& task, bool training);
 
 /// Throws InputError when `estimate` exceeds the available memory, naming both and what to reduce.
 /// `when` says which estimate it is ("before building the model", ...).

@@ -19,7 +19,8 @@ namespace {
 
 constexpr const char* kStateFile = "run.json";
 // What a run writes; an earlier attempt's copies are removed when a new run claims the folder.
-constexpr const char* kRunFiles[] = {"results.json", "model.safetensors", "pipeline.toml", "resume.safetensors"};
+constexpr const char* kRunFiles[] = {"results.json", "model.safetensors", "pipeline.toml", "resume.safetensors",
+                                     "metrics.csv"};
 
 std::string now_utc() {
   const std::time_t t = std::time(nullptr);

@@ -90,7 +90,7 @@ BuiltPipeline build_pipeline(const PipelineConfig& c, bool training) {
                                  "instances or the plugins' sizes",
                                  fmt::format("{:.2f} GB", static_cast<double>(detail::available_memory_bytes()) / 1e9)));
   }
-  detail::require_memory(detail::estimate_built(c, *p.model, training), training, "(measured on the built model)");
+  detail::require_memory(detail::estimate_built(c, *p.model, *p.task, training), training, "(measured on the built model)");
   if (training && !c.train.get_string("init_from").empty()) p.notes = detail::apply_init_from(*p.model, c);
   return p;
 }
