@@ -21,6 +21,7 @@ struct SweepArgs {
   std::string out;
   std::string shard;
   int jobs = 1;
+  double progress_every = 30;
   bool dry_run = false;
 };
 
@@ -67,6 +68,7 @@ int run(const SweepArgs& a) {
   sw::SweepOptions o;
   o.out_dir = out;
   o.jobs = a.jobs;
+  o.progress_every = a.progress_every;
   o.program = self_executable();
   sw::SweepSummary s = sw::run_sweep(sweep, runs, o);
   fmt::print("sweep {}: {} runs in {}: {} done, {} skipped (finished before), {} failed\n", a.file, s.total,
@@ -90,12 +92,17 @@ void setup_sweep(Cli& cli) {
       "  [[exclude]]\n  \"model.instances\" = 1\n  [set]\n  \"train.steps\" = 200\n"
       "Runs go to DIR/<swept values>/ (e.g. instances=2,mux=gaussian,seed=1). Finished runs are skipped, so\n"
       "rerunning after an interruption redoes only what did not finish. Under a Slurm array job the shard\n"
-      "comes from SLURM_ARRAY_TASK_ID/_COUNT (or _MIN/_MAX). Exit: 0 all runs finished, 1 a run failed, 2 bad input.");
+      "comes from SLURM_ARRAY_TASK_ID/_COUNT (or _MIN/_MAX). Progress: runs finished/total, each running\n"
+      "run's bar (steps from its run.log) and an ETA from the runs finished so far. Exit: 0 all runs finished, 1 a run failed, 2 bad input.");
   sub->add_option("sweep", a->file, "Sweep TOML file (see examples/ablations/)")->required();
   sub->add_option("--out", a->out, "Folder for the run folders (default runs/<sweep file name>)");
   sub->add_flag("--dry-run", a->dry_run, "List every run with its settings and whether it already finished; run nothing");
   sub->add_option("--jobs,-j", a->jobs, "Runs at once (each gets cores/jobs OpenMP threads unless OMP_NUM_THREADS is set)")
       ->check(CLI::Range(1, 256));
+  sub->add_option("--progress-every", a->progress_every,
+                  "Seconds between progress lines (each running run's bar, the ETA) when the output is not a terminal;\n"
+                  "on a terminal one status line is redrawn in place instead (0 = no progress lines)")
+      ->check(CLI::Range(0.0, 86400.0));
   sub->add_option("--shard", a->shard, "Run only slice i of k (0-based, i/k): the k slices cover the grid once");
   cli.run_when(sub, [a] { return run(*a); });
 }

@@ -29,6 +29,13 @@ void fake_run(const fs::path& dir, const std::string& mux, int n, int seed, doub
                         {"inference_examples_per_s", tput}, {"wall_seconds", 2.0}, {"peak_rss_bytes", 1000},
                         {"resolved_pipeline", "[task]\nkind = \"retrieval\"\n"}};
   std::ofstream(dir / name / "results.json") << res.dump();
+  // The training curve as the trainer writes it: train rows every 5 steps, a validation row at 10, and a
+  // last row cut short (a run killed mid-write), which the report must skip.
+  std::ofstream curve(dir / name / "metrics.csv");
+  curve << "step,split,loss,accuracy,lr,examples_per_s,min_instance_accuracy";
+  for (int i = 0; i < n; ++i) curve << ",instance_" << i;
+  curve << "\n5,train," << 2.0 + seed << ",0.5,0.001,100,,\n10,train," << 1.0 + seed << ",0.6,0.001,100,,\n"
+        << "10,validation,0.9," << acc << ",,,,\n15,tra";
 }
 
 fs::path fake_sweep(const std::string& tag) {
@@ -115,19 +122,136 @@ TEST(SweepReport, MarkdownTablesShowMeanStdAndMarkTheBest) {
 
 TEST(SweepReport, HtmlIsSelfContainedWithOneSvgPerChartAndOneSeriesPerGroup) {
   auto html = report_html(collect_results(fake_sweep("html").string()));
-  EXPECT_EQ(count(html, "<svg"), 4);
-  EXPECT_EQ(count(html, "</svg>"), 4);
+  // 4 line charts, the heatmap, and per group (2) a loss and an accuracy curve chart.
+  EXPECT_EQ(count(html, "<svg"), 4 + 1 + 2 * 2);
+  EXPECT_EQ(count(html, "</svg>"), 4 + 1 + 2 * 2);
+  EXPECT_EQ(count(html, "class=\"heatmap\""), 1);
   // accuracy, multiplier (+ the ideal line), per-index, trade-off: 2 groups each.
   EXPECT_EQ(count(html, "<g class=\"series\" data-name=\"mux=gaussian\">"), 4);
   EXPECT_THAT(html, HasSubstr("Accuracy per instance index at N = 4"));
   EXPECT_EQ(count(html, "data-name=\"ideal (= N / smallest N)\""), 1);
-  EXPECT_EQ(count(html, "<g class=\"legend\">"), 4 * 2 + 1);
+  // 4 charts x 2 groups + the ideal line; 4 curve charts x 2 values of N.
+  EXPECT_EQ(count(html, "<g class=\"legend\">"), 4 * 2 + 1 + 4 * 2);
   EXPECT_THAT(html, HasSubstr("Accuracy vs N"));
   EXPECT_THAT(html, HasSubstr("N (instances multiplexed)"));
   // Nothing fetched from elsewhere.
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("src=\""), std::string::npos);
   EXPECT_EQ(html.find("href=\"http"), std::string::npos);
+}
+
+TEST(SweepReport, HeatmapHasOneCellPerRunAndInstanceIndex) {
+  auto r = collect_results(fake_sweep("heatmap").string());
+  auto html = report_html(r);
+  auto begin = html.find("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"heatmap\"");
+  ASSERT_NE(begin, std::string::npos);
+  std::string heatmap = html.substr(begin, html.find("</svg>", begin) - begin);
+  int expected = 0;
+  for (const auto& rec : r.runs) expected += static_cast<int>(rec.instances);
+  EXPECT_EQ(expected, 4 * 1 + 4 * 4);
+  EXPECT_EQ(count(heatmap, "<rect class=\"cell\""), expected);
+  // A row per run (its name as tooltip), a cell's tooltip names run, index and value.
+  for (const auto& rec : r.runs) EXPECT_EQ(count(heatmap, "<title>" + rec.name + "</title>"), 1) << rec.name;
+  EXPECT_THAT(heatmap, HasSubstr("<title>instances=4,mux=hadamard,seed=2 | instance index 3: 0.6700</title>"));
+  // Darker for higher accuracy: 1.0 is the darkest blue, 0 white.
+  Heatmap h{"t", "i", "acc", {"a"}, {"0", "1"}, {{0, 0, 1.0}, {0, 1, 0.0}}};
+  auto svg = svg_heatmap(h);
+  EXPECT_THAT(svg, HasSubstr("fill=\"#08306b\" stroke=\"white\""));
+  EXPECT_THAT(svg, HasSubstr("fill=\"#ffffff\" stroke=\"white\""));
+}
+
+TEST(SweepReport, TrainingCurvesAverageRunsPerGroupAndX) {
+  auto r = collect_results(fake_sweep("curves").string());
+  ASSERT_EQ(r.runs.front().curve.size(), 3u) << "the cut-short last row is skipped";
+  auto loss = curves(r, "loss");
+  // Seeds 1 and 2: train loss 3 and 4 at step 5, 2 and 3 at step 10.
+  EXPECT_EQ(loss["mux=gaussian"][4].size(), 2u);
+  EXPECT_NEAR(loss["mux=gaussian"][4][5], 3.5, 1e-12);
+  EXPECT_NEAR(loss["mux=gaussian"][4][10], 2.5, 1e-12);
+  // Accuracy comes from the validation rows when there are any.
+  auto acc = curves(r, "accuracy");
+  ASSERT_EQ(acc["mux=hadamard"][4].size(), 1u);
+  EXPECT_NEAR(acc["mux=hadamard"][4][10], 0.70, 1e-12);
+  auto html = report_html(r);
+  EXPECT_THAT(html, HasSubstr("Training loss by step: mux=gaussian"));
+  EXPECT_THAT(html, HasSubstr("Validation accuracy by step: mux=hadamard"));
+}
+
+TEST(SweepReport, ChosenAxesAreHonoured) {
+  auto d = fake_sweep("axes");
+  ReportOptions o;
+  o.x = "mux";            // short name of mux.plugin: a categorical x
+  o.y = "loss";
+  o.group = "instances";  // short name of model.instances
+  auto r = collect_results(d.string(), o);
+  EXPECT_EQ(r.x_key, "mux.plugin");
+  EXPECT_EQ(r.x_categories, (std::vector<std::string>{"gaussian", "hadamard"}));
+  EXPECT_EQ(r.group_keys, std::vector<std::string>{"model.instances"});
+  auto loss = aggregate(r, "loss");
+  ASSERT_EQ(loss.size(), 2u);
+  EXPECT_NEAR(loss["instances=4"][1].mean, 0.30, 1e-12);  // hadamard (x = 1) at N = 4: 1 - 0.70
+  EXPECT_NEAR(loss["instances=1"][0].mean, 0.07, 1e-12);  // gaussian at N = 1: 1 - 0.93
+  auto md = report_markdown(r);
+  EXPECT_THAT(md, HasSubstr("## Loss (held-out)\n\n| model.instances | mux=gaussian | mux=hadamard |"));
+  EXPECT_LT(md.find("## Loss"), md.find("## Accuracy")) << "the chosen metric comes first";
+  // Lower loss is better: the lowest per column (per mux) is marked, here N = 1's.
+  EXPECT_THAT(md, HasSubstr("| instances=1 | **0.0700 ± 0.0141** | **0.0500 ± 0.0000** |"));
+  EXPECT_THAT(md, HasSubstr("| instances=4 | 0.2000 ± 0.0000 | 0.3000 ± 0.0000 |"));
+  auto html = report_html(r);
+  EXPECT_THAT(html, HasSubstr("Loss vs mux"));
+  EXPECT_THAT(html, HasSubstr(">gaussian</text>"));  // categorical ticks
+  EXPECT_EQ(count(html, "<g class=\"series\" data-name=\"instances=4\">"), 4);
+
+  // No grouping at all: one line, every run at an x averaged.
+  o = {};
+  o.group = "none";
+  o.y = "throughput_multiplier";
+  r = collect_results(d.string(), o);
+  EXPECT_TRUE(r.group_keys.empty());
+  auto mult = aggregate(r, "throughput_multiplier");
+  ASSERT_EQ(mult.size(), 1u);
+  EXPECT_NEAR(mult["all runs"][4].mean, 2.5, 1e-12);  // (3000 + 2000) / 2 over 1000
+  EXPECT_THAT(report_html(r), HasSubstr("Inference throughput multiplier vs N"));
+}
+
+TEST(SweepReport, UnknownAxesAndMetricsAreInputErrorsListingTheChoices) {
+  auto d = fake_sweep("bad-axes").string();
+  auto message = [&](ReportOptions o) {
+    try {
+      collect_results(d, o);
+    } catch (const datamux::InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(message({"heads", "", ""}), HasSubstr("--x heads: not a swept key"));
+  EXPECT_THAT(message({"heads", "", ""}), HasSubstr("model.instances (instances), mux.plugin (mux), model.seed (seed)"));
+  EXPECT_THAT(message({"", "acc", ""}), HasSubstr("--y acc: not a metric"));
+  EXPECT_THAT(message({"", "acc", ""}), HasSubstr("accuracy"));
+  EXPECT_THAT(message({"", "acc", ""}), HasSubstr("min_instance_accuracy"));
+  EXPECT_THAT(message({"", "acc", ""}), HasSubstr("throughput_multiplier"));
+  EXPECT_THAT(message({"", "", "mux,demux"}), HasSubstr("demux is not a swept key"));
+  EXPECT_THAT(message({"", "", "instances"}), HasSubstr("already the x axis"));
+}
+
+TEST(SweepReport, EveryChartCanBeWrittenAsAStandaloneSvgFile) {
+  auto d = fake_sweep("svg");
+  auto r = collect_results(d.string());
+  auto paths = write_charts(r, (d / "charts").string());
+  // 4 line charts, the heatmap, 2 groups x (loss, accuracy) curves; page order, unique names.
+  std::vector<std::string> names;
+  for (const auto& p : paths) names.push_back(fs::path(p).filename().string());
+  EXPECT_EQ(names, (std::vector<std::string>{"accuracy_vs_n.svg", "throughput_multiplier_vs_n.svg", "accuracy_per_index.svg",
+                                             "accuracy_vs_throughput.svg", "accuracy_per_index_heatmap.svg",
+                                             "curve_loss_mux_gaussian.svg", "curve_accuracy_mux_gaussian.svg",
+                                             "curve_loss_mux_hadamard.svg", "curve_accuracy_mux_hadamard.svg"}));
+  for (const auto& p : paths) {
+    auto svg = datamux::testing::read_text(p);
+    EXPECT_EQ(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u) << p;
+    EXPECT_EQ(count(svg, "</svg>"), 1) << p;
+  }
+  std::ofstream(d / "a-file") << "x";
+  EXPECT_THROW(write_charts(r, (d / "a-file").string()), datamux::InputError);
 }
 
 TEST(SweepReport, EmptyFolderIsAnInputError) {
@@ -137,13 +261,31 @@ TEST(SweepReport, EmptyFolderIsAnInputError) {
 }
 
 TEST(SvgChart, DrawsAxesLabelsLegendAndEscapesText) {
-  Chart c{"A <title>", "N", "accuracy", {{"a&b", {{1, 0.5, 0.1}, {2, 0.7, 0}}, false}}, true, std::nullopt, std::nullopt, true};
+  Chart c{"A <title>", "N", "accuracy", {{"a&b", {{1, 0.5, 0.1}, {2, 0.7, 0}}, false}}, true, std::nullopt, std::nullopt, true, {}, 820, 400};
   std::string svg = svg_line_chart(c);
   EXPECT_THAT(svg, HasSubstr("A &lt;title&gt;"));
   EXPECT_THAT(svg, HasSubstr("data-name=\"a&amp;b\""));
   EXPECT_THAT(svg, HasSubstr("<polyline"));
   EXPECT_EQ(count(svg, "<circle"), 2);
   EXPECT_THAT(svg, HasSubstr(">accuracy</text>"));
+  // Long names keep both ends (a run name's end tells rows apart).
+  EXPECT_EQ(shorten_middle("mux=contextual,instances=16", 20), "mux=cont...tances=16");
+  EXPECT_EQ(shorten_middle("short", 20), "short");
+}
+
+TEST(SweepReport, GroupsAreInNaturalOrder) {
+  NaturalLess less;
+  EXPECT_TRUE(less("instances=4", "instances=12"));
+  EXPECT_FALSE(less("instances=12", "instances=4"));
+  EXPECT_TRUE(less("layers=1,hidden=32", "layers=2,hidden=16"));
+  EXPECT_TRUE(less("heads=2,x", "heads=2,y"));
+  EXPECT_TRUE(less("a", "ab"));
+  EXPECT_FALSE(less("a1", "a1"));
+  EXPECT_TRUE(less("norm=1.5", "norm=20.0"));
+  Table t{{"instances=12", {}}, {"instances=4", {}}, {"instances=1", {}}};
+  std::vector<std::string> order;
+  for (const auto& [g, row] : t) order.push_back(g);
+  EXPECT_EQ(order, (std::vector<std::string>{"instances=1", "instances=4", "instances=12"}));
 }
 
 TEST(SweepReport, TiesAndLoneGroupsAreNotMarkedBest) {

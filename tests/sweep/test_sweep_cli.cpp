@@ -134,6 +134,23 @@ TEST(SweepCli, RunsEveryRunOnceThenSkipsThemAndReports) {
   EXPECT_THAT(read_text(out / "results.csv"), HasSubstr("run,model.instances,model.seed,instances,mux"));
   EXPECT_THAT(read_text(out / "report.html"), HasSubstr("<svg"));
   EXPECT_THAT(read_text(out / "report.md"), HasSubstr("| N=1 | N=2 |"));
+  EXPECT_THAT(read_text(out / "report.html"), HasSubstr("Training loss by step"));  // from each run's metrics.csv
+
+  // Axes chosen on the command line; a name the runs lack exits 2 listing the choices, writing nothing.
+  auto chosen = run_datamux({"report", out.string(), "--x", "seed", "--group", "instances", "--y", "loss"}, scratch);
+  ASSERT_EQ(chosen.code, 0) << chosen.output;
+  EXPECT_THAT(chosen.output, HasSubstr("x model.seed, y loss, groups by model.instances"));
+  EXPECT_THAT(read_text(out / "report.md"), HasSubstr("## Loss (held-out)\n\n| model.instances | seed=1 | seed=2 |"));
+  EXPECT_THAT(read_text(out / "report.html"), HasSubstr("Loss vs seed"));
+  fs::remove(out / "report.md");
+  auto bad = run_datamux({"report", out.string(), "--x", "heads"}, scratch);
+  EXPECT_EQ(bad.code, 2) << bad.output;
+  EXPECT_THAT(bad.output, HasSubstr("--x heads: not a swept key"));
+  EXPECT_THAT(bad.output, HasSubstr("choose one of: model.instances (instances), model.seed (seed)"));
+  bad = run_datamux({"report", out.string(), "--y", "speed"}, scratch);
+  EXPECT_EQ(bad.code, 2) << bad.output;
+  EXPECT_THAT(bad.output, HasSubstr("inference_examples_per_s"));
+  EXPECT_FALSE(fs::exists(out / "report.md"));
 }
 
 TEST(SweepCli, SigkillPartWayLosesNothingAndCountsNothingTwice) {
@@ -158,9 +175,14 @@ TEST(SweepCli, SigkillPartWayLosesNothingAndCountsNothingTwice) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   EXPECT_EQ(finished_runs(out), before);
 
-  auto again = run_datamux({"sweep", sweep_fixture("slow.toml"), "--out", out.string()}, scratch);
+  auto again = run_datamux({"sweep", sweep_fixture("slow.toml"), "--out", out.string(), "--progress-every", "0.2"}, scratch);
   ASSERT_EQ(again.code, 0) << again.output;
   EXPECT_THAT(again.output, HasSubstr(std::to_string(6 - before) + " done, " + std::to_string(before) + " skipped"));
+  // Progress while a run goes (output is not a terminal here: a line per running run every 0.2 s, the
+  // sweep looks every 0.5 s, and each run takes longer than that). Its step count shows once the run has
+  // logged a step; the unit tests check the bar and the step parsing (test_sweep_progress.cpp).
+  EXPECT_THAT(again.output,
+              ::testing::ContainsRegex("running \\[[#.]{20}\\] ([0-9]+/1000 steps|starting) \\([0-9.]+ s\\) \\([0-9]/6 finished"));
   EXPECT_EQ(static_cast<int>(started(again.output).size()), 6 - before);
   for (const auto& [name, n] : started(again.output)) EXPECT_EQ(n, 1) << name;
   EXPECT_EQ(finished_runs(out), 6);

@@ -1,5 +1,6 @@
 // results.csv, results.json and report.md from a collected sweep.
 #include <datamux/core/atomic_file.hpp>
+#include <datamux/error.hpp>
 #include <datamux/runtime/sweep/report.hpp>
 
 #include <fmt/format.h>
@@ -31,18 +32,23 @@ std::string plain(const nlohmann::json& v) {
   return v.dump();
 }
 
-std::set<int64_t> all_n(const Table& t) {
-  std::set<int64_t> ns;
-  for (const auto& [g, byn] : t)
-    for (const auto& [n, c] : byn) ns.insert(n);
-  return ns;
+std::set<double> all_x(const Table& t) {
+  std::set<double> xs;
+  for (const auto& [g, byx] : t)
+    for (const auto& [x, c] : byx) xs.insert(x);
+  return xs;
 }
 
-// One Markdown table: a row per group, a column per N, best mean per column in bold.
-std::string md_table(const Table& t, const std::string& fmt_spec, const std::string& group_title, bool higher_is_better = true) {
-  auto ns = all_n(t);
+// One Markdown table: a row per group, a column per x value, best mean per column in bold.
+std::string md_table(const SweepResults& r, const Table& t, const std::string& fmt_spec, const std::string& group_title,
+                     bool higher_is_better = true) {
+  auto ns = all_x(t);
   std::string o = "| " + group_title + " |";
-  for (auto n : ns) o += fmt::format(" N={} |", n);
+  for (auto n : ns) {
+    o += ' ';
+    o += x_header(r, n);
+    o += " |";
+  }
   o += "\n|---|";
   for (std::size_t i = 0; i < ns.size(); ++i) o += "---|";
   o += "\n";
@@ -61,7 +67,8 @@ std::string md_table(const Table& t, const std::string& fmt_spec, const std::str
 }
 
 std::string group_title(const SweepResults& r) {
-  if (r.group_keys.empty()) return r.swept_keys.empty() ? "mux/backbone/demux" : "runs";
+  if (r.group_keys.empty()) return r.swept_keys.empty() && r.runs.size() && r.runs[0].group.find('/') != std::string::npos
+                                      ? "mux/backbone/demux" : "runs";
   return fmt::format("{}", fmt::join(r.group_keys, ", "));
 }
 
@@ -112,14 +119,28 @@ std::string report_markdown(const SweepResults& r) {
   for (const auto& rec : r.runs) seeds.insert(rec.results.value("seed", int64_t{0}));
   std::string o = fmt::format("# Sweep report: {}\n\n{} finished runs", r.dir, r.runs.size());
   if (!r.unfinished.empty()) o += fmt::format(", {} unfinished ({})", r.unfinished.size(), fmt::join(r.unfinished, ", "));
-  o += fmt::format(". Rows: {}; columns: N (instances multiplexed). Cells: mean ± std over {} seed{} ({}); best per column in bold.\n\n",
-                   group_title(r), seeds.size(), seeds.size() == 1 ? "" : "s", fmt::join(seeds, ", "));
-  o += "## Accuracy\n\n" + md_table(aggregate(r, "accuracy"), "{:.4f}", group_title(r)) + "\n";
-  o += "## Inference throughput multiplier (examples/s relative to the group's smallest N)\n\n" +
-       md_table(throughput_multiplier(r), "{:.2f}", group_title(r)) + "\n";
-  o += "## Inference examples/s\n\n" + md_table(aggregate(r, "inference_examples_per_s"), "{:.0f}", group_title(r)) + "\n";
-  o += "## Training examples/s\n\n" + md_table(aggregate(r, "train_examples_per_s"), "{:.0f}", group_title(r)) + "\n";
-  o += "## Loss (held-out)\n\n" + md_table(aggregate(r, "loss"), "{:.4f}", group_title(r), false) + "\n";
+  o += fmt::format(". Rows: {}; columns: {} ({}). Cells: mean ± std over {} seed{} ({}) and any swept key not a row or "
+                   "column; best per column in bold.\n\n",
+                   group_title(r), r.x_name, r.x_key, seeds.size(), seeds.size() == 1 ? "" : "s", fmt::join(seeds, ", "));
+  const std::vector<std::pair<std::string, std::string>> standard = {
+      {"accuracy", "Accuracy"},
+      {"throughput_multiplier", fmt::format("Inference throughput multiplier (examples/s relative to the group's smallest {})", r.x_name)},
+      {"inference_examples_per_s", "Inference examples/s"},
+      {"train_examples_per_s", "Training examples/s"},
+      {"loss", "Loss (held-out)"}};
+  auto spec = [](const std::string& m) {
+    if (m == "throughput_multiplier") return "{:.2f}";
+    if (m.find("accuracy") != std::string::npos || m == "loss") return "{:.4f}";
+    return m == "wall_seconds" ? "{:.1f}" : "{:.0f}";
+  };
+  // The chosen metric (--y) first.
+  std::vector<std::pair<std::string, std::string>> sections = {{r.y_metric, r.y_metric}};
+  for (const auto& [m, heading] : standard) {
+    if (m == r.y_metric) sections.front().second = heading;
+    else sections.emplace_back(m, heading);
+  }
+  for (const auto& [m, heading] : sections)
+    o += "## " + heading + "\n\n" + md_table(r, aggregate(r, m), spec(m), group_title(r), !lower_is_better(m)) + "\n";
   const int64_t index_n = per_index_n(r);
   o += fmt::format("## Accuracy per instance index at N = {} (the largest N some row keeps at 50% or more; mean over seeds)\n\n| ",
                    index_n) + group_title(r) + " | N | min | mean | max | per index |\n|---|---|---|---|---|---|\n";
@@ -145,6 +166,20 @@ std::vector<std::string> write_report(const SweepResults& r) {
   for (const auto& [name, content] : files) {
     paths.push_back((fs::path(r.dir) / name).string());
     write_file_atomic(paths.back(), content);
+  }
+  return paths;
+}
+
+std::vector<std::string> write_charts(const SweepResults& r, const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir))
+    throw InputError(fmt::format("--svg {}: cannot create the folder ({}); give a folder path", dir, ec ? ec.message() : "a file is in the way"));
+  std::vector<std::string> paths;
+  for (const auto& c : report_charts(r)) {
+    paths.push_back((fs::path(dir) / (c.name + ".svg")).string());
+    write_file_atomic(paths.back(), c.svg);
   }
   return paths;
 }

@@ -1,6 +1,7 @@
 // The sweep loop: lock, skip or start each run, reap children, report progress.
 #include <datamux/core/atomic_file.hpp>
 #include <datamux/error.hpp>
+#include <datamux/runtime/sweep/progress.hpp>
 #include <datamux/runtime/sweep/run_folder.hpp>
 #include <datamux/runtime/sweep/runner.hpp>
 
@@ -140,22 +141,58 @@ SweepSummary run_sweep(const SweepFile& sweep, const std::vector<SweepRun>& runs
   const auto t0 = Clock::now();
   const auto env = child_environment(o.jobs);
   const int width = static_cast<int>(std::to_string(runs.size()).size());
+  // On a terminal a status line (runs finished, ETA, each running run's bar) is redrawn in place under
+  // the event lines; elsewhere (a log, a Slurm output file) a progress line per running run is printed
+  // every progress_every seconds instead.
+  const bool tty = ::isatty(::fileno(o.progress)) != 0;
+  bool status_shown = false;
+  auto clear_status = [&] {
+    if (status_shown) fmt::print(o.progress, "\r\033[K");
+    status_shown = false;
+  };
   auto line = [&](const SweepRun& r, const std::string& what) {
+    clear_status();
     fmt::print(o.progress, "[{:>{}}/{}] {} {}\n", &r - runs.data() + 1, width, runs.size(), what, r.name);
     std::fflush(o.progress);
   };
-  double finished_seconds = 0;
-  int finished_here = 0;
+  std::vector<double> finished_seconds;  // durations of the runs finished (or failed) here
+  std::map<pid_t, Active> active;
+  std::vector<const SweepRun*> pending;
   auto eta = [&]() -> std::string {
-    int left = sum.total - sum.done - sum.skipped - sum.failed;
-    if (finished_here == 0 || left == 0) return "";
-    double per = finished_seconds / finished_here;
-    return fmt::format(", ETA {}", format_duration(per * left / o.jobs));
+    std::vector<ActiveRun> now;
+    for (const auto& [pid, a] : active) {
+      auto p = read_run_progress((fs::path(a.dir) / kRunLogFile).string());
+      now.push_back({std::chrono::duration<double>(Clock::now() - a.started).count(), p ? p->fraction() : 0.0});
+    }
+    if (pending.empty() && now.empty()) return "";
+    auto left = estimate_seconds_left(finished_seconds, static_cast<int>(pending.size()), now, o.jobs);
+    return left ? fmt::format(", ETA {}", format_duration(*left)) : "";
+  };
+  auto finished_count = [&] { return sum.done + sum.skipped + sum.failed; };
+  auto run_state = [&](const Active& a, int bar_width) {
+    const double secs = std::chrono::duration<double>(Clock::now() - a.started).count();
+    auto p = read_run_progress((fs::path(a.dir) / kRunLogFile).string());
+    if (!p) return fmt::format("{} starting ({})", progress_bar(0, bar_width), format_duration(secs));
+    return fmt::format("{} {}/{} steps ({})", progress_bar(p->fraction(), bar_width), p->step, p->total, format_duration(secs));
+  };
+  auto last_beat = Clock::now();
+  auto show_progress = [&] {
+    if (active.empty()) return;
+    if (tty) {
+      std::string s = fmt::format("[{}/{} finished{}]", finished_count(), sum.total, eta());
+      for (const auto& [pid, a] : active) s += fmt::format("  {} {}", a.run->name, run_state(a, active.size() > 1 ? 10 : 20));
+      fmt::print(o.progress, "\r\033[K{}", s);
+      status_shown = true;
+      std::fflush(o.progress);
+    } else if (o.progress_every > 0 && Clock::now() - last_beat >= std::chrono::duration<double>(o.progress_every)) {
+      last_beat = Clock::now();
+      const std::string e = eta();
+      for (const auto& [pid, a] : active)
+        line(*a.run, fmt::format("running {} ({}/{} finished{}):", run_state(a, 20), finished_count(), sum.total, e));
+    }
   };
 
-  std::vector<const SweepRun*> pending;
   for (const auto& r : runs) pending.push_back(&r);
-  std::map<pid_t, Active> active;
   std::map<const SweepRun*, bool> told_busy;
 
   while (!pending.empty() || !active.empty()) {
@@ -194,6 +231,7 @@ SweepSummary run_sweep(const SweepFile& sweep, const std::vector<SweepRun>& runs
       pid_t pid = spawn(args, env, (fs::path(dir) / kRunLogFile).string(), lock->fd());
       active.emplace(pid, Active{&r, dir, std::move(*lock), Clock::now()});
       line(r, "started");
+      last_beat = Clock::now();
       it = pending.erase(it);
     }
     if (active.empty()) {
@@ -201,7 +239,12 @@ SweepSummary run_sweep(const SweepFile& sweep, const std::vector<SweepRun>& runs
       continue;
     }
     int status = 0;
-    pid_t pid = ::waitpid(-1, &status, 0);
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid == 0) {  // every run still going: show how far they are
+      show_progress();
+      std::this_thread::sleep_for(std::chrono::milliseconds(tty ? 250 : 500));
+      continue;
+    }
     if (pid < 0) {
       if (errno == EINTR) continue;
       throw std::runtime_error(fmt::format("waitpid failed: {}", std::strerror(errno)));
@@ -210,13 +253,14 @@ SweepSummary run_sweep(const SweepFile& sweep, const std::vector<SweepRun>& runs
     if (a == active.end()) continue;
     const SweepRun& r = *a->second.run;
     const double secs = std::chrono::duration<double>(Clock::now() - a->second.started).count();
-    finished_seconds += secs;
-    ++finished_here;
+    finished_seconds.push_back(secs);
     auto results = finished_results(a->second.dir);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && results) {
       ++sum.done;
+      active.erase(a);  // releases the lock; and the ETA counts only the runs still going
       line(r, fmt::format("done in {}, accuracy {:.4f} ({}/{} finished{})", format_duration(secs),
-                          (*results)["accuracy"].get<double>(), sum.done + sum.skipped + sum.failed, sum.total, eta()));
+                          (*results)["accuracy"].get<double>(), finished_count(), sum.total, eta()));
+      continue;
     } else {
       ++sum.failed;
       std::string why = WIFEXITED(status) ? (WEXITSTATUS(status) == 0 ? std::string("exit 0 without results.json")
@@ -228,6 +272,7 @@ SweepSummary run_sweep(const SweepFile& sweep, const std::vector<SweepRun>& runs
     }
     active.erase(a);  // releases the lock
   }
+  clear_status();
   sum.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return sum;
 }

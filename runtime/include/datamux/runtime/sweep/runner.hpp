@@ -20,6 +20,7 @@ struct SweepOptions {
   int jobs = 1;          // runs at once
   std::string program;   // the `datamux` executable the runs use
   std::FILE* progress = stdout;
+  double progress_every = 30;  // seconds between progress lines when `progress` is not a terminal (0 = none)
 };
 
 struct SweepSummary {
