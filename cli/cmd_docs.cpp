@@ -38,7 +38,13 @@ std::string pipelines_markdown(const std::vector<const PluginInfo*>& plugins) {
       "(an inline table replaces the whole section, so the old plugin's options do not carry over).\n"
       "One exception keeps names unquoted: a value that is not valid TOML but is a single word (a letter\n"
       "or `_` first, then letters, digits and `_ - . /`) is that string, so `--set mux.plugin=gaussian` and\n"
-      "`--set output.dir=runs/n4` work. Anything else that is not TOML is an error naming the argument.\n\n";
+      "`--set output.dir=runs/n4` work. Anything else that is not TOML is an error naming the argument.\n\n"
+      "Limits, each refused with a message naming the file and line: a pipeline (or `base`, or sweep) file is a\n"
+      "regular file (not a FIFO, device or folder) of at most 16 MiB; tables, dotted keys and arrays nest at\n"
+      "most 64 levels; a section holds at most 1024 keys. The sizes below are bounded in their schemas, and\n"
+      "`validate` and `run` estimate the peak memory of training (weights, gradients and optimizer state, one\n"
+      "step's activations measured on a one-row pass, evaluation data) and refuse a pipeline whose estimate\n"
+      "exceeds the machine's available memory (MemAvailable), with the estimate in the message.\n\n";
   for (auto& [name, schema] : runtime::fixed_sections()) s += fmt::format("## [{}]\n\n{}\n", name, schema_markdown(*schema));
   s +=
       "## Plugin sections: [mux] [backbone] [demux] [head] [retrieval_head]\n\n"

@@ -15,6 +15,8 @@ struct PipelineArgs {
   std::vector<std::string> sets;
   std::string out;
   std::string checkpoint;
+  std::string resume;
+  bool overwrite = false;
   bool quiet = false;
   std::string log_level = "info";
 };
@@ -40,9 +42,12 @@ int run_step(const PipelineArgs& a, runtime::RunSummary (*step)(const runtime::P
   runtime::RunOptions o;
   o.out_dir = a.out;
   o.checkpoint = a.checkpoint;
+  o.resume = a.resume;
+  o.overwrite = a.overwrite;
   o.log_level = parse_level(a);
   try {
-    step(c, o);
+    const runtime::RunSummary s = step(c, o);
+    if (s.interrupted_by != 0) return 128 + s.interrupted_by;  // as a shell reports a signal: 130, 143
   } catch (const runtime::TrainingError& e) {
     std::fprintf(stderr, "datamux: error: %s\n", e.what());
     return kExitUsage;
@@ -54,7 +59,12 @@ void setup_run(Cli& cli) {
   auto args = std::make_shared<PipelineArgs>();
   auto* sub = cli.app.add_subcommand("run", "Trains a pipeline, evaluates it and writes results.json and model.safetensors");
   add_pipeline_args(sub, *args);
-  sub->add_option("--out", args->out, "Output folder (overrides [output] dir)");
+  auto* out = sub->add_option("--out", args->out, "Output folder (overrides [output] dir)");
+  sub->add_flag("--overwrite", args->overwrite, "Replace a finished run in the output folder (refused without it)");
+  sub->add_option("--resume", args->resume,
+                  "Continue the interrupted run in this folder from its resume state (same pipeline and --set; see "
+                  "[train] checkpoint_every)")
+      ->excludes(out);
   sub->add_flag("--quiet", args->quiet, "No output but errors (same as --log-level quiet)");
   cli.run_when(sub, [args] { return run_step(*args, runtime::run_pipeline); });
 }
@@ -77,6 +87,7 @@ void setup_validate(Cli& cli) {
     const runtime::BuiltPipeline p = runtime::build_pipeline(c);
     fmt::print("{}: ok\n  task   {}\n  model  N = {}: {} ({} parameters)\n", args->pipeline, p.task->summary(),
                p.model->context().instances, p.model->summary(), p.model->parameter_count());
+    for (const std::string& note : p.notes) fmt::print("  {}\n", note);
     return 0;
   });
 }

@@ -5,6 +5,7 @@
 #include <datamux/options.hpp>
 #include <datamux/version.hpp>
 #include <exception>
+#include <new>
 #include <string>
 
 #include "command.hpp"
@@ -56,6 +57,13 @@ int main(int argc, char** argv) {
     return kExitUsage;
   } catch (const CLI::ParseError& e) {
     return usage_error(e.what());
+  } catch (const std::bad_alloc&) {
+    // Sizes are bounded and the peak memory is estimated before a run starts; this is what is left
+    // (e.g. other programs took the memory meanwhile).
+    std::fprintf(stderr,
+                 "datamux: error: out of memory; reduce [train] batch, [eval] batch, [model] hidden or instances, or "
+                 "free memory (`datamux validate` compares its estimate of the peak with the available memory)\n");
+    return kExitUsage;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "datamux: internal error: %s\n", e.what());
     return kExitFailure;

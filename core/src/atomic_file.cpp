@@ -32,6 +32,26 @@ std::string temp_name(const fs::path& target) {
 // loss: no destructor ran). A temp name carries its writer's pid; the file is stale when no process has
 // that pid any more. A live pid is left alone even if it was reused by an unrelated process: keeping a
 // stale file is harmless, deleting a live writer's file is not.
+// The pid in a temp name ".<target>.tmp.<pid>.<counter>" that `prefix_len` bytes of prefix precede, or 0.
+long long temp_writer_pid(const std::string& name, std::size_t prefix_len) {
+  const std::string rest = name.substr(prefix_len);  // "<pid>.<counter>"
+  const std::size_t dot = rest.find('.');
+  if (dot == 0 || dot == std::string::npos) return 0;
+  if (rest.find_first_not_of("0123456789.") != std::string::npos) return 0;
+  try {
+    const long long pid = std::stoll(rest.substr(0, dot));
+    return pid > 0 && pid <= INT32_MAX ? pid : 0;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+// True when no process has `pid` any more (another process's live pid, even if reused, is kept:
+// keeping a stale file is harmless, deleting a live writer's file is not).
+bool writer_gone(long long pid) {
+  return pid != 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
 void remove_stale_temps(const fs::path& target) {
   std::string prefix = ".";  // appended step by step: GCC 12 warns falsely (-Wrestrict) on "." + s + "..."
   prefix += target.filename().string();
@@ -41,18 +61,7 @@ void remove_stale_temps(const fs::path& target) {
   for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (name.rfind(prefix, 0) != 0) continue;
-    const std::string rest = name.substr(prefix.size());  // "<pid>.<counter>"
-    const std::size_t dot = rest.find('.');
-    if (dot == 0 || dot == std::string::npos) continue;
-    if (rest.find_first_not_of("0123456789.") != std::string::npos) continue;
-    long long pid = 0;
-    try {
-      pid = std::stoll(rest.substr(0, dot));
-    } catch (const std::exception&) {
-      continue;
-    }
-    if (pid <= 0 || pid == ::getpid() || pid > INT32_MAX) continue;
-    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to judge)
+    if (!writer_gone(temp_writer_pid(name, prefix.size()))) continue;
     std::error_code rm;
     fs::remove(it->path(), rm);
   }
@@ -142,6 +151,20 @@ void write_file_atomic(const std::string& path, std::string_view content) {
   AtomicFile f(path);
   f.write(content);
   f.commit();
+}
+
+int remove_stale_temp_files(const std::string& folder) {
+  int removed = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const std::size_t tmp = name.rfind(".tmp.");
+    if (name.empty() || name[0] != '.' || tmp == std::string::npos || tmp == 0) continue;
+    if (!writer_gone(temp_writer_pid(name, tmp + 5))) continue;
+    std::error_code rm;
+    if (fs::remove(it->path(), rm)) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace datamux

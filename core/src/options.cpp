@@ -110,7 +110,7 @@ OptionValue checked_value(const OptionSpec& s, const OptionValue& v, const std::
       if (!x) throw wrong_type();
       if (!s.choices.empty() && std::find(s.choices.begin(), s.choices.end(), *x) == s.choices.end()) {
         const std::string hint = did_you_mean(*x, s.choices);
-        throw InputError(fmt::format("{}: \"{}\" is not one of {}{}", at, *x, quoted_list(s.choices),
+        throw InputError(fmt::format("{}: \"{}\" is not one of {}{}", at, clip_for_message(*x), quoted_list(s.choices),
                                      hint.empty() ? "" : fmt::format("; did you mean \"{}\"?", hint)));
       }
       return v;
@@ -146,6 +146,13 @@ OptionValue checked_value(const OptionSpec& s, const OptionValue& v, const std::
 
 }  // namespace
 
+std::string clip_for_message(std::string_view s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return std::string(s);
+  std::size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+  return fmt::format("{}... ({} bytes in all)", s.substr(0, cut), s.size());
+}
+
 std::string option_value_str(const OptionValue& v) {
   switch (v.index()) {
     case 0:
@@ -155,10 +162,14 @@ std::string option_value_str(const OptionValue& v) {
     case 2:
       return float_str(std::get<double>(v));
     case 3:
-      return "\"" + std::get<std::string>(v) + "\"";
+      return "\"" + clip_for_message(std::get<std::string>(v)) + "\"";
     default: {
+      // A message shows a few values; a list of a million would be a megabyte of output.
+      constexpr std::size_t kShown = 32;
+      const IntList& xs = std::get<IntList>(v);
       std::string out = "[";
-      for (int64_t x : std::get<IntList>(v)) out += (out.size() > 1 ? ", " : "") + std::to_string(x);
+      for (std::size_t i = 0; i < xs.size() && i < kShown; ++i) out += (i ? ", " : "") + std::to_string(xs[i]);
+      if (xs.size() > kShown) out += fmt::format(", ... ({} values)", xs.size());
       return out + "]";
     }
   }
@@ -223,7 +234,7 @@ Options validate_options(const std::vector<OptionSpec>& schema, const Options& g
   for (const auto& [key, value] : given.items()) {
     if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
     const std::string hint = did_you_mean(key, keys);
-    std::string msg = fmt::format("{} {}: unknown option", where, key);
+    std::string msg = fmt::format("{} {}: unknown option", where, clip_for_message(key));
     if (keys.empty())
       msg += " (this section takes no options)";
     else if (!hint.empty())
@@ -241,11 +252,15 @@ Options validate_options(const std::vector<OptionSpec>& schema, const Options& g
 }
 
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
-  const std::string w = lower(word);
-  const size_t limit = w.size() <= 5 ? 1 : w.size() <= 9 ? 2 : 3;
+  // At most 3 edits are suggested, so a word much longer than every candidate matches none; checking
+  // the lengths first keeps a 10 MB value from costing an edit-distance table of its size.
+  const size_t limit = word.size() <= 5 ? 1 : word.size() <= 9 ? 2 : 3;
   std::string best;
   size_t best_d = limit + 1;
+  const std::string w = word.size() <= 256 ? lower(word) : std::string();
+  if (w.empty()) return best;
   for (const auto& c : candidates) {
+    if ((c.size() > w.size() ? c.size() - w.size() : w.size() - c.size()) > limit) continue;
     const size_t d = edit_distance(w, lower(c));
     if (d < best_d && d < std::max(w.size(), c.size())) {
       best_d = d;

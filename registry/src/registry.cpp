@@ -141,7 +141,7 @@ struct Registry::Impl {
       if (k.first != kind && k.second == name)
         other_kinds += fmt::format(" (there is a {} named '{}')", plugin_kind_name(k.first), name);
     }
-    std::string msg = fmt::format("no {} plugin named '{}'", plugin_kind_name(kind), name);
+    std::string msg = fmt::format("no {} plugin named '{}'", plugin_kind_name(kind), clip_for_message(name));
     if (std::string hint = did_you_mean(name, same_kind); !hint.empty())
       msg += fmt::format("; did you mean '{}'?", hint);
     msg += other_kinds;

@@ -6,9 +6,13 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <filesystem>
 #include <set>
 #include <sstream>
+
+#include <datamux/runtime/data/utf8.hpp>
 
 #include "toml_input.hpp"
 
@@ -22,7 +26,7 @@ const std::vector<OptionSpec>& task_schema() {
   static const std::vector<OptionSpec> s = {
       opt_string("kind", "retrieval", "what to learn",
                  {"retrieval", "image_classification", "text_classification", "token_tagging", "mlm"}),
-      opt_int("vocab", 1000, "retrieval: distinct tokens generated; text tasks: largest tokenizer vocabulary (0 = no limit)", 0),
+      opt_int("vocab", 1000, "retrieval: distinct tokens generated; text tasks: largest tokenizer vocabulary (0 = no limit)", 0, 1 << 20),
       opt_int("length", 16, "tokens per instance (text tasks truncate to it)", 1, 4096),
       opt_string("data_dir", "", "folder holding the data set; empty = the default location set up by scripts/setup.sh"),
       opt_string("train_file", "", "text/tagging tasks: a TSV/CSV or CoNLL file to train on instead of the packaged data set"),
@@ -34,7 +38,7 @@ const std::vector<OptionSpec>& task_schema() {
       opt_float("test_fraction", 0.2, "share held out for testing when the data set has no test split", 0.0, 0.9),
       opt_float("validation_fraction", 0.1, "share of the training split held out for validation", 0.0, 0.9),
       opt_int("train_examples", 0, "use at most this many training examples (0 = all)", 0),
-      opt_int("eval_examples", 2048, "retrieval: held-out sequences generated for evaluation", 1),
+      opt_int("eval_examples", 2048, "retrieval: held-out sequences generated for evaluation", 1, 1 << 20),
       opt_string("corpus", "brown", "mlm: the packaged text to mask when train_file is empty (laid out and tokenized "
                  "as token_tagging or text_classification on it)", {"brown", "spam_assassin"}),
       opt_float("mask_probability", 0.15, "mlm: share of word positions selected for prediction (80% become "
@@ -46,7 +50,7 @@ const std::vector<OptionSpec>& task_schema() {
 const std::vector<OptionSpec>& model_schema() {
   static const std::vector<OptionSpec> s = {
       opt_int("instances", 2, "N: inputs multiplexed into one backbone pass", 1, 1024),
-      opt_int("hidden", 128, "model width (embedding, backbone output, demux)", 1),
+      opt_int("hidden", 128, "model width (embedding, backbone output, demux)", 1, 16384),
       opt_int("seed", 1, "seeds initialisation, data order and sampling", 0),
       opt_int("threads", 0, "OpenMP threads (0 = OMP_NUM_THREADS or all cores)", 0, 1024),
       opt_string("input", "flat", "image tasks: feed the backbone flat vectors or [C,H,W] images", {"flat", "image"}),
@@ -61,8 +65,8 @@ const std::vector<OptionSpec>& model_schema() {
 
 const std::vector<OptionSpec>& train_schema() {
   static const std::vector<OptionSpec> s = {
-      opt_int("steps", 1000, "optimizer steps", 0),
-      opt_int("batch", 32, "multiplexed rows per step (N*batch examples)", 1),
+      opt_int("steps", 1000, "optimizer steps", 0, 1000000000),
+      opt_int("batch", 32, "multiplexed rows per step (N*batch examples)", 1, 65536),
       opt_string("optimizer", "adamw", "optimizer", {"adamw", "sgd"}),
       opt_float("lr", 1e-3, "peak learning rate", 0.0),
       opt_float("weight_decay", 0.01, "decoupled (adamw) or L2 (sgd) weight decay", 0.0),
@@ -77,16 +81,22 @@ const std::vector<OptionSpec>& train_schema() {
       opt_float("label_smoothing", 0.0, "task cross-entropy label smoothing", 0.0, 1.0),
       opt_int("eval_every", 0, "evaluate on the validation split every K steps (0 = only at the end)", 0),
       opt_int("log_every", 50, "a metrics.csv row every K steps, and a progress line when not on a terminal", 1),
+      opt_int("checkpoint_every", 0,
+              "save the resume state (resume.safetensors: weights, optimizer, step, random streams) every K steps, so "
+              "a killed run continues with `datamux run --resume DIR` (0 = only when stopped by SIGINT/SIGTERM)",
+              0),
       opt_string("init_from", "", "checkpoint (model.safetensors) to start from, e.g. a retrieval warm-up"),
+      opt_bool("init_from_partial", false,
+               "allow an init_from checkpoint that fills only part of the model (the log lists what was loaded and what not)"),
   };
   return s;
 }
 
 const std::vector<OptionSpec>& eval_schema() {
   static const std::vector<OptionSpec> s = {
-      opt_int("batch", 0, "multiplexed rows per evaluation step (0 = train.batch)", 0),
+      opt_int("batch", 0, "multiplexed rows per evaluation step (0 = train.batch)", 0, 65536),
       opt_string("split", "test", "which held-out split the final report uses", {"test", "validation"}),
-      opt_int("throughput_steps", 20, "inference steps timed for the examples/s figure", 1),
+      opt_int("throughput_steps", 20, "inference steps timed for the examples/s figure", 1, 10000),
   };
   return s;
 }
@@ -135,15 +145,6 @@ std::vector<std::string> section_names() {
   return names;
 }
 
-toml::table parse_file(const std::string& path) {
-  if (!fs::exists(path)) throw InputError(fmt::format("{}: no such pipeline file", path));
-  try {
-    return toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    throw InputError(fmt::format("{}: malformed TOML: {}", loc(e.source(), path), e.description()));
-  }
-}
-
 // Sets `key` to `value`, both keeping their source: insert_or_assign would keep the replaced entry's
 // key (and so its file and line), and a copied node drops its source; messages need the new ones.
 void replace(toml::table& t, const toml::key& key, toml::node&& value) {
@@ -165,7 +166,7 @@ void merge_into(toml::table& base, toml::table& over) {
 toml::table load_with_bases(const std::string& path, std::set<std::string>& chain) {
   const std::string canon = fs::weakly_canonical(path).string();
   if (!chain.insert(canon).second) throw InputError(fmt::format("{}: `base` chain includes this file twice", path));
-  toml::table t = parse_file(path);
+  toml::table t = detail::read_toml_file(path, chain.size() == 1 ? "pipeline" : "pipeline base file");
   if (auto b = t["base"]) {
     auto s = b.value<std::string>();
     if (!s) throw InputError(fmt::format("{}: `base` must be a string path", loc(b.node()->source(), path)));
@@ -197,7 +198,7 @@ void apply_override(toml::table& root, const std::string& arg) {
     if (!keys) throw InputError(fmt::format("{}: expected section.key=value, e.g. --set model.instances=4", where));
     if (std::find(sections.begin(), sections.end(), name) == sections.end()) {
       const std::string hint = did_you_mean(name, sections);
-      throw InputError(fmt::format("{}: no section '{}'{} (sections: {})", where, name,
+      throw InputError(fmt::format("{}: no section '{}'{} (sections: {})", where, clip_for_message(name),
                                    hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint),
                                    fmt::join(sections, ", ")));
     }
@@ -228,6 +229,32 @@ Options validated(const toml::table& root, const std::string& section, const std
   return validate_located(schema, detail::table_options(*t, section, path), "[" + section + "]");
 }
 
+// "file:line:column: " of [section] key, or "" when the key was not given (its default is used).
+std::string key_origin(const toml::table& root, const std::string& section, const std::string& key,
+                       const std::string& path) {
+  const toml::node* n = root[section][key].node();
+  return n ? loc(n->source(), path) + ": " : std::string();
+}
+
+// What the schema's inclusive ranges cannot say and the optimizer would refuse at its first step:
+// AdamW's betas must stay below 1 (it divides by 1 - beta^t), also after rounding to the f32 the
+// optimizer keeps (0.99999999 becomes 1.0f), and every rate must be a finite f32.
+void check_train_values(const toml::table& root, const Options& train, const std::string& path) {
+  for (const char* key : {"beta1", "beta2"}) {
+    const double v = train.get_float(key);
+    if (static_cast<float>(v) >= 1.0f)
+      throw InputError(fmt::format("{}[train] {} = {}: must be below 1 (AdamW divides by 1 - {}^step); typical "
+                                   "values are 0.9 and 0.999",
+                                   key_origin(root, "train", key, path), key, v, key));
+  }
+  for (const char* key : {"lr", "weight_decay", "momentum", "clip_norm", "task_loss_coeff", "retrieval_loss_coeff"}) {
+    const double v = train.get_float(key);
+    if (!std::isfinite(static_cast<float>(v)))
+      throw InputError(fmt::format("{}[train] {} = {}: too large for the 32-bit floats training uses (at most {:g})",
+                                   key_origin(root, "train", key, path), key, v, std::numeric_limits<float>::max()));
+  }
+}
+
 PluginSection plugin_section(const toml::table& root, const std::string& section, const std::string& path) {
   PluginSection p;
   p.where = "[" + section + "]";
@@ -254,6 +281,12 @@ PluginSection plugin_section(const toml::table& root, const std::string& section
 }  // namespace
 
 PipelineConfig load_pipeline(const std::string& path, const std::vector<std::string>& overrides) {
+  // The path is written into results.json and checkpoints (JSON, UTF-8 only): refuse it up front rather
+  // than fail when the results are written, after the whole run.
+  if (const std::size_t bad = data::first_invalid_utf8(path); bad != std::string::npos)
+    throw InputError(fmt::format("pipeline path '{}': byte {} (0x{:02X}) is not valid UTF-8; rename the file or its "
+                                 "folder to UTF-8",
+                                 data::repair_utf8(path), bad, static_cast<unsigned char>(path[bad])));
   std::set<std::string> chain;
   toml::table root = load_with_bases(path, chain);
   for (const auto& o : overrides) apply_override(root, o);
@@ -264,7 +297,7 @@ PipelineConfig load_pipeline(const std::string& path, const std::vector<std::str
     std::string key(k.str());
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
     std::string hint = did_you_mean(key, known);
-    throw InputError(fmt::format("{}: unknown section '{}'{}", loc(v.source(), path), key,
+    throw InputError(fmt::format("{}: unknown section '{}'{}", loc(v.source(), path), clip_for_message(key),
                                  hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
   }
 
@@ -278,6 +311,7 @@ PipelineConfig load_pipeline(const std::string& path, const std::vector<std::str
   c.task = validated(root, "task", task_schema(), path);
   c.model = validated(root, "model", model_schema(), path);
   c.train = validated(root, "train", train_schema(), path);
+  check_train_values(root, c.train, path);
   c.eval = validated(root, "eval", eval_schema(), path);
   c.output = validated(root, "output", output_schema(), path);
   c.mux = plugin_section(root, "mux", path);
@@ -292,7 +326,13 @@ PipelineConfig load_pipeline(const std::string& path, const std::vector<std::str
       auto s = e.value<std::string>();
       if (!s) throw InputError(fmt::format("{}: plugin_paths must be an array of strings", loc(e.source(), path)));
       fs::path p(*s);
-      c.plugin_paths.push_back(p.is_absolute() ? p.string() : (fs::path(path).parent_path() / p).string());
+      const std::string dir = p.is_absolute() ? p.string() : (fs::path(path).parent_path() / p).string();
+      // A folder that is not there would be searched silently, and the plugins expected from it missed.
+      std::error_code ec;
+      if (!fs::is_directory(dir, ec))
+        throw InputError(fmt::format("{}: plugin_paths entry \"{}\": {} is {}", loc(e.source(), path), *s, dir,
+                                     fs::exists(dir, ec) ? "not a folder" : "not there (no such folder)"));
+      c.plugin_paths.push_back(dir);
     }
   }
   std::ostringstream ss;

@@ -48,6 +48,7 @@ void ResultsWriter::write_results(const RunSummary& s, Split split, std::size_t 
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   json j = {
+      {"state", "done"},
       {"pipeline", config_.path},
       {"resolved_pipeline", config_.resolved_toml},
       {"commit", DATAMUX_GIT_COMMIT},
@@ -71,6 +72,23 @@ void ResultsWriter::write_results(const RunSummary& s, Split split, std::size_t 
       {"wall_seconds", s.wall_seconds},
       {"peak_tensor_bytes", peak_tensor_bytes},
       {"peak_rss_bytes", static_cast<int64_t>(ru.ru_maxrss) * 1024},
+  };
+  write_file_atomic((fs::path(dir_) / "results.json").string(), j.dump(2) + "\n");
+}
+
+void ResultsWriter::write_interrupted(const RunSummary& s, const std::string& signal) const {
+  nlohmann::json j = {
+      {"state", "interrupted"},
+      {"signal", signal},
+      {"pipeline", config_.path},
+      {"resolved_pipeline", config_.resolved_toml},
+      {"commit", DATAMUX_GIT_COMMIT},
+      {"seed", config_.model.get_int("seed")},
+      {"steps", s.steps_done},
+      {"steps_planned", config_.train.get_int("steps")},
+      {"checkpoint", checkpoint_written_ ? "model.safetensors" : ""},
+      {"resume", fmt::format("datamux run {} --resume {}", config_.path, dir_)},
+      {"wall_seconds", s.wall_seconds},
   };
   write_file_atomic((fs::path(dir_) / "results.json").string(), j.dump(2) + "\n");
 }

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <sstream>
 
 namespace datamux::runtime {
 namespace {
@@ -61,6 +62,32 @@ class DatasetTask : public Task {
       s = order_[cursor_++];
     }
     return gather(slots, n, b);
+  }
+
+  // "<cursor> <order size> <order...> <engine state>": the epoch's shuffle and where in it the next batch starts.
+  std::string train_stream() const override {
+    std::ostringstream ss;
+    ss << cursor_ << ' ' << order_.size();
+    for (int64_t i : order_) ss << ' ' << i;
+    ss << ' ' << rng_.engine();
+    return ss.str();
+  }
+  void restore_train_stream(const std::string& state) override {
+    std::istringstream ss(state);
+    std::size_t cursor = 0, size = 0;
+    ss >> cursor >> size;
+    if (!ss || size != split_.train.size() || cursor > size)
+      throw InputError(fmt::format("resume state: the {} task's training order does not fit this data ({} examples "
+                                   "saved, {} now): resume with the data the run started with",
+                                   kind_, size, split_.train.size()));
+    std::vector<int64_t> order(size);
+    for (auto& i : order) ss >> i;
+    Rng rng;
+    ss >> rng.engine();
+    if (!ss) throw InputError(fmt::format("resume state: the {} task's training stream is malformed", kind_));
+    order_ = std::move(order);
+    cursor_ = cursor;
+    rng_ = rng;
   }
 
   std::vector<Batch> eval_batches(Split split, int64_t n, int64_t b) const override {

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <sstream>
+
 namespace datamux::runtime {
 namespace {
 
@@ -39,6 +41,17 @@ class RetrievalTask : public Task {
     for (int64_t done = 0; done < eval_examples_; done += n * b)
       out.push_back(generate(n, b, std::min(n * b, eval_examples_ - done), rng));
     return out;
+  }
+
+  std::string train_stream() const override {
+    std::ostringstream ss;
+    ss << train_rng_.engine();
+    return ss.str();
+  }
+  void restore_train_stream(const std::string& state) override {
+    std::istringstream ss(state);
+    ss >> train_rng_.engine();
+    if (!ss) throw InputError("resume state: the retrieval task's random stream is malformed");
   }
 
   std::string summary() const override {

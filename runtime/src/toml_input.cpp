@@ -36,10 +36,11 @@ std::string loc(const toml::source_region& src, const std::string& fallback_path
 }
 
 toml::table parse_assignment(const std::string& arg, const std::string& flag) {
-  const std::string where = flag + " " + arg;
+  const std::string where = flag + " " + clip_for_message(arg);
   const auto eq = arg.find('=');
   if (eq == std::string::npos || eq == 0)
     throw InputError(fmt::format("{}: expected key=value, e.g. {} key=20 or {} 'key=\"text\"'", where, flag, flag));
+  check_toml_nesting(arg, where);
   try {
     return toml::parse(arg, std::string(where));
   } catch (const toml::parse_error& e) {
@@ -77,6 +78,12 @@ OptionValue to_option_value(const toml::node& n, const std::string& where) {
 
 LocatedOptions table_options(const toml::table& t, const std::string& section, const std::string& path,
                              const std::string& skip) {
+  // Options are a short list (a plugin has a few dozen): bounding a section's keys keeps a file with
+  // 200,000 of them from costing minutes of list look-ups before the first unknown key is reported.
+  if (t.size() > kMaxSectionKeys)
+    throw InputError(fmt::format("{}: [{}] has {} keys; a section holds at most {} (options are listed by "
+                                 "`datamux plugins info` and in docs/pipelines.md)",
+                                 loc(t.source(), path), section, t.size(), kMaxSectionKeys));
   LocatedOptions o;
   for (auto&& [k, v] : t) {
     const std::string key(k.str());

@@ -6,9 +6,26 @@
 
 #include <toml++/toml.h>
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace datamux::runtime::detail {
+
+/// Bounds on a TOML file a user names: its size, and how deep tables, dotted keys and arrays nest
+/// (TOML++ recurses per level; a file nesting 300,000 levels would overflow the stack).
+inline constexpr uint64_t kMaxTomlFileBytes = uint64_t(16) << 20;
+inline constexpr int64_t kMaxTomlDepth = 64;
+/// Keys in one section (a plugin's options are a few dozen).
+inline constexpr std::size_t kMaxSectionKeys = 1024;
+
+/// Reads `path` (only a regular file: a FIFO or device is refused by name; `what` names its role, e.g.
+/// "pipeline") as TOML after checking its size and nesting. Throws InputError with file:line.
+toml::table read_toml_file(const std::string& path, std::string_view what);
+
+/// Throws InputError "<where>:<line>: ... nest more than 64 levels" when `text` nests deeper than
+/// kMaxTomlDepth (without parsing it).
+void check_toml_nesting(std::string_view text, const std::string& where);
 
 /// "file:line:column" of a node, or the command-line argument that set it (see parse_assignment).
 /// `fallback_path` names the file when the node carries no path.

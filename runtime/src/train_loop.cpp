@@ -10,7 +10,9 @@
 #include <cmath>
 
 #include "evaluation.hpp"
+#include "interrupt.hpp"
 #include "metrics_csv.hpp"
+#include "resume_state.hpp"
 
 namespace datamux::runtime::detail {
 namespace {
@@ -64,7 +66,7 @@ struct Window {
 
 }  // namespace
 
-TrainStats train_model(const PipelineConfig& c, BuiltPipeline& p, ResultsWriter& results, const Logger& log) {
+TrainStats train_model(const PipelineConfig& c, BuiltPipeline& p, ResultsWriter& results, const Logger& log, bool resume) {
   MuxModel& model = *p.model;
   Task& task = *p.task;
   const int64_t steps = c.train.get_int("steps");
@@ -87,7 +89,18 @@ TrainStats train_model(const PipelineConfig& c, BuiltPipeline& p, ResultsWriter&
   TrainStats stats;
   Window window;
   model.train();
-  for (int64_t step = 1; step <= steps; ++step) {
+  const int64_t checkpoint_every = c.train.get_int("checkpoint_every");
+  const int64_t first = resume ? load_resume_state(results.dir(), model, *optimizer, task) : 0;
+  if (resume) log.line(fmt::format("resume  from step {} of {} ({})", first, steps, results.dir()));
+  stats.steps = first;
+  for (int64_t step = first + 1; step <= steps; ++step) {
+    if (const int sig = pending_interrupt()) {  // a step boundary: save what is needed to resume
+      stats.interrupted_by = sig;
+      progress.finish();
+      results.write_checkpoint(model, checkpoint_metadata(c, task, stats.steps));
+      save_resume_state(results.dir(), model, *optimizer, task, stats.steps);
+      return stats;
+    }
     const auto t0 = Clock::now();
     Batch b = task.next_train_batch(n, batch);
     optimizer->set_lr(schedule->lr_at(step - 1));
@@ -104,6 +117,8 @@ TrainStats train_model(const PipelineConfig& c, BuiltPipeline& p, ResultsWriter&
     stats.seconds += seconds_since(t0);
     stats.examples += n * batch;
     stats.steps = step;
+    if (checkpoint_every > 0 && step % checkpoint_every == 0 && step < steps)
+      save_resume_state(results.dir(), model, *optimizer, task, step);
 
     window.accuracy.merge(accuracy(out.main, n));
     window.loss += loss;

@@ -11,7 +11,11 @@
 
 #include <chrono>
 
+#include "checkpoint_checks.hpp"
 #include "evaluation.hpp"
+#include "interrupt.hpp"
+#include "memory_estimate.hpp"
+#include "run_state.hpp"
 #include "train_loop.hpp"
 
 namespace datamux::runtime {
@@ -66,44 +70,80 @@ RunSummary report(const PipelineConfig& c, BuiltPipeline& p, const ResultsWriter
 
 }  // namespace
 
-BuiltPipeline build_pipeline(const PipelineConfig& c) {
+BuiltPipeline build_pipeline(const PipelineConfig& c, bool training) {
   if (const int64_t t = c.model.get_int("threads"); t > 0) omp_set_num_threads(static_cast<int>(t));
   // Process-wide, so every build sets it: a bf16 pipeline never leaks its precision into the next one.
   set_matmul_precision(c.model.get_string("dtype") == "bf16" ? MatmulPrecision::bf16 : MatmulPrecision::f32);
   BuiltPipeline p;
   p.task = make_task(c);
+  // Memory is checked from the shapes before any weight is allocated, then measured on the built model.
+  BuildContext shapes;
+  shapes.instances = c.model.get_int("instances");
+  p.task->describe(shapes);
+  detail::require_memory(detail::estimate_from_shapes(c, shapes, training), training, "(a lower bound, from the shapes alone)");
   Registry registry = Registry::with_default_paths();
   for (const auto& path : c.plugin_paths) registry.add_search_path(path);
-  p.model = std::make_unique<MuxModel>(c, *p.task, registry);
+  try {
+    p.model = std::make_unique<MuxModel>(c, *p.task, registry);
+  } catch (const std::bad_alloc&) {
+    throw InputError(fmt::format("the model's weights do not fit in memory ({} available); reduce [model] hidden, "
+                                 "instances or the plugins' sizes",
+                                 fmt::format("{:.2f} GB", static_cast<double>(detail::available_memory_bytes()) / 1e9)));
+  }
+  detail::require_memory(detail::estimate_built(c, *p.model, *p.task, training), training, "(measured on the built model)");
+  if (training && !c.train.get_string("init_from").empty()) p.notes = detail::apply_init_from(*p.model, c);
   return p;
 }
 
 RunSummary run_pipeline(const PipelineConfig& c, const RunOptions& opt) {
   const auto wall0 = Clock::now();
   const Logger log(opt.log_level);
-  const std::string out_dir = output_dir(c, opt);
+  const bool resume = !opt.resume.empty();
+  const std::string out_dir = resume ? opt.resume : output_dir(c, opt);
+  // Everything is checked before the output folder is touched: the folder may be written, then the
+  // pipeline builds (data, plugins, memory, init_from).
+  detail::RunState::check(out_dir, opt.overwrite, resume);
+  if (resume) detail::require_same_pipeline(out_dir, c.resolved_toml);
+  const detail::InterruptGuard interrupts;
+  BuiltPipeline p = build_pipeline(c);
+  detail::RunState state(out_dir, opt.overwrite, resume);
   ResultsWriter results(out_dir, c);
   results.write_pipeline();
-
-  BuiltPipeline p = build_pipeline(c);
   describe(log, p);
-  if (const std::string init = c.train.get_string("init_from"); !init.empty()) {
-    LoadReport rep = load_into(*p.model, init, /*strict=*/false);
-    // A tensor of another shape (another vocabulary, length or N) is skipped too: say so, it changes the recipe.
-    log.line(fmt::format("init    {} tensors from {} ({} not in the checkpoint, {} of another shape kept their "
-                         "initialisation{})",
-                         rep.loaded, init, rep.missing.size(), rep.mismatched.size(),
-                         rep.mismatched.empty() ? "" : ": " + rep.mismatched.front() + (rep.mismatched.size() > 1 ? ", ..." : "")));
+  for (const std::string& note : p.notes) log.line(note);
+  detail::TrainStats trained;
+  try {
+    trained = detail::train_model(c, p, results, log, resume);
+    if (trained.interrupted_by != 0) {
+      RunSummary s;
+      s.out_dir = out_dir;
+      s.steps_done = trained.steps;
+      s.interrupted_by = trained.interrupted_by;
+      s.wall_seconds = std::chrono::duration<double>(Clock::now() - wall0).count();
+      const std::string sig = detail::signal_name(trained.interrupted_by);
+      results.write_interrupted(s, sig);
+      state.interrupted(sig, trained.steps);
+      log.line(fmt::format("{} at step {}: checkpoint and results saved in {} (state \"interrupted\"); continue with "
+                           "datamux run {} --resume {}",
+                           sig, trained.steps, out_dir, c.path, out_dir));
+      return s;
+    }
+    RunSummary s = report(c, p, results, log, trained, out_dir, wall0);
+    state.done();
+    return s;
+  } catch (const std::exception& e) {
+    state.failed(e.what());
+    throw;
   }
-  const detail::TrainStats trained = detail::train_model(c, p, results, log);
-  return report(c, p, results, log, trained, out_dir, wall0);
 }
 
 RunSummary eval_pipeline(const PipelineConfig& c, const RunOptions& opt) {
   const auto wall0 = Clock::now();
   if (opt.checkpoint.empty()) throw InputError("eval needs --checkpoint FILE (a model.safetensors written by `datamux run`)");
   const Logger log(opt.log_level);
-  BuiltPipeline p = build_pipeline(c);
+  BuiltPipeline p = build_pipeline(c, /*training=*/false);
+  if (std::string note = detail::require_checkpoint_task_state(*p.task, opt.checkpoint, c); !note.empty())
+    log.line(note);
   load_into(*p.model, opt.checkpoint, /*strict=*/true);
   describe(log, p);
   const std::string out_dir = output_dir(c, opt);

@@ -467,6 +467,93 @@ case("labels", L + "empty-name.json", json.dumps({"format": "datamux-labels", "v
 case("labels", L + "names-not-array.json", json.dumps({"format": "datamux-labels", "version": 1, "names": "a"}), 2,
      r"\"names\" must be an array")
 
+# ---------------------------------------------------------------- pipeline files and values
+
+P = "pipelines/"
+write(P + "retrieval-small.toml", """# Retrieval small enough to validate or run in a second.
+[task]
+kind = "retrieval"
+vocab = 40
+length = 6
+eval_examples = 64
+
+[model]
+instances = 2
+hidden = 16
+
+[mux]
+plugin = "gaussian"
+
+[backbone]
+plugin = "transformer"
+layers = 1
+heads = 2
+ffn = 32
+
+[demux]
+plugin = "index"
+
+[train]
+steps = 2
+batch = 4
+retrieval_loss_coeff = 1.0
+
+[eval]
+throughput_steps = 1
+""")
+ret = "{corpus}/pipelines/retrieval-small.toml"
+cli("validate/pipeline-is-a-fifo", "validate {fifo}", 2, r"pipeline '.*a-fifo': is a FIFO \(named pipe\), not a regular file")
+cli("run/pipeline-is-a-fifo", "run {fifo} --out {tmp}/run", 2, r"pipeline '.*': is a FIFO")
+cli("sweep/sweep-file-is-a-fifo", "sweep {fifo} --out {tmp}/sweep", 2, r"sweep file '.*': is a FIFO")
+write(P + "base-is-dev-zero.toml", 'base = "/dev/zero"\n')
+cli("validate/base-is-dev-zero", "validate {corpus}/pipelines/base-is-dev-zero.toml", 2,
+    r"pipeline base file '/dev/zero': is a character device")
+write(P + "base-is-a-folder.toml", 'base = "."\n')
+cli("validate/base-is-a-folder", "validate {corpus}/pipelines/base-is-a-folder.toml", 2, r"pipeline base file '.*': is a folder")
+deep = 5000
+write(P + "dotted-key-5000-deep.toml", "[task]\n" + ".".join(["a"] * deep) + " = 1\n")
+cli("validate/dotted-key-5000-deep", "validate {corpus}/pipelines/dotted-key-5000-deep.toml", 2,
+    r"dotted-key-5000-deep\.toml:2: tables, keys and arrays nest more than 64 levels")
+write(P + "table-header-5000-deep.toml", "[" + ".".join(["t"] * deep) + "]\n")
+cli("validate/table-header-5000-deep", "validate {corpus}/pipelines/table-header-5000-deep.toml", 2,
+    r"table-header-5000-deep\.toml:1: tables, keys and arrays nest more than 64")
+write(P + "inline-tables-5000-deep.toml", "x = " + "{a=" * deep + "1" + "}" * deep + "\n")
+cli("validate/inline-tables-5000-deep", "validate {corpus}/pipelines/inline-tables-5000-deep.toml", 2, r"nest more than 64")
+write(P + "arrays-5000-deep.toml", "x = " + "[" * deep + "]" * deep + "\n")
+cli("validate/arrays-5000-deep", "validate {corpus}/pipelines/arrays-5000-deep.toml", 2, r"nest more than 64")
+write(P + "section-with-2000-keys.toml", "[mux]\nplugin = \"gaussian\"\n" + "".join(f"k{i} = 1\n" for i in range(2000)))
+cli("validate/section-with-2000-keys", "validate {corpus}/pipelines/section-with-2000-keys.toml", 2,
+    r"\[mux\] has 2001 keys; a section holds at most 1024")
+write(P + "kind-is-100k-chars.toml", "[task]\nkind = \"" + "x" * 100000 + "\"\n")
+cli("validate/kind-is-100k-chars", "validate {corpus}/pipelines/kind-is-100k-chars.toml", 2,
+    r"kind: \"x{120}\.\.\. \(100000 bytes in all\)\" is not one of")
+write(P + "plugin-paths-missing-folder.toml", 'base = "retrieval-small.toml"\nplugin_paths = ["no-such-plugins"]\n')
+cli("validate/plugin-paths-missing-folder", "validate {corpus}/pipelines/plugin-paths-missing-folder.toml", 2,
+    r"plugin-paths-missing-folder\.toml:2:17: plugin_paths entry \"no-such-plugins\": .* is not there")
+cli("validate/set-base-dotted", "validate " + ret + " --set base.x=1", 2, r"`base` is resolved before --set applies")
+cli("validate/beta1-is-1", "validate " + ret + " --set train.beta1=1.0", 2, r"\[train\] beta1 = 1: must be below 1")
+cli("validate/beta2-rounds-to-1-in-f32", "validate " + ret + " --set train.beta2=0.99999999", 2,
+    r"\[train\] beta2 = 0\.99999999: must be below 1")
+cli("validate/lr-beyond-f32", "validate " + ret + " --set train.lr=1e300", 2, r"too large for the 32-bit floats")
+for key, value, bound in [("model.hidden", 100000, r"\[1, 16384\]"), ("task.vocab", 10 ** 8, r"\[0, 1048576\]"),
+                          ("train.batch", 10 ** 7, r"\[1, 65536\]"), ("eval.batch", 10 ** 7, r"\[0, 65536\]"),
+                          ("task.eval_examples", 10 ** 8, r"\[1, 1048576\]"),
+                          ("eval.throughput_steps", 10 ** 9, r"\[1, 10000\]")]:
+    cli(f"validate/{key.replace('.', '-')}-above-bound", "validate " + ret + f" --set {key}={value}", 2,
+        f"is out of range {bound}")
+big = " --set model.hidden=16384 --set task.vocab=1048576"
+cli("validate/memory-estimate-above-available", "validate " + ret + big, 2,
+    r"needs an estimated [0-9.]+ GB of memory \(a lower bound, from the shapes alone\): weights .* GB is available")
+cli("run/memory-estimate-refused-before-training", "run " + ret + big + " --out {tmp}/run", 2, r"needs an estimated")
+cli("validate/init-from-fits-nothing",
+    "validate " + ret + " --set train.init_from=\"{corpus}/safetensors/good-two-tensors.safetensors\"", 2,
+    r"none of the checkpoint's 2 tensors fits the model's")
+cli("validate/init-from-fits-nothing-even-partial",
+    "validate " + ret + " --set train.init_from=\"{corpus}/safetensors/good-two-tensors.safetensors\" --set train.init_from_partial=true",
+    2, r"none of the checkpoint's 2 tensors fits")
+cli("run/resume-a-folder-that-is-no-run", "run " + ret + " --resume {dir}", 2, r"--resume .*a-folder: not a run folder")
+cli("run/resume-and-out-together", "run " + ret + " --resume {dir} --out {tmp}/x", 2, r"excludes")
+
 # ---------------------------------------------------------------- manifest
 
 with open(os.path.join(ROOT, "cases.tsv"), "w", encoding="utf-8") as f:

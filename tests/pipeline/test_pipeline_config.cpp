@@ -131,7 +131,7 @@ TEST(PipelineConfig, PluginSectionWithoutPluginName) {
 TEST(PipelineConfig, BaseLoopIsReported) { EXPECT_THAT(error_of("loop_a.toml"), HasSubstr("twice")); }
 
 TEST(PipelineConfig, MissingFileAndBadOverride) {
-  EXPECT_THAT(error_of("does_not_exist.toml"), HasSubstr("no such pipeline file"));
+  EXPECT_THAT(error_of("does_not_exist.toml"), HasSubstr("no such file"));
   EXPECT_THAT(error_of("base.toml", {"instances=3"}), HasSubstr("section.key=value"));
   EXPECT_THAT(error_of("base.toml", {"model.instances=-1"}), HasSubstr("instances"));
 }

@@ -42,8 +42,9 @@ class Retrieval : public Head {
       : instances_(ctx.instances),
         hidden_(ctx.hidden),
         vocab_(ctx.vocab),
-        all_instances_(o.get_bool("all_instances")),
-        rng_(ctx.seed) {
+        all_instances_(o.get_bool("all_instances")) {
+    // A sub-module, so a resumed run restores where the sampling stream was.
+    sampler_ = register_module("sampler", std::make_shared<nn::RandomStream>(ctx.seed));
     if (vocab_ <= 0)
       throw InputError("head 'retrieval' decodes tokens, but the task has no vocabulary (vocab = " +
                        std::to_string(vocab_) + "); use it with a token task");
@@ -69,7 +70,7 @@ class Retrieval : public Head {
       const int32_t* tgt = flat_targets.data<int32_t>();
       std::vector<int32_t> rows(static_cast<std::size_t>(b * l)), picked(rows.size());
       for (int64_t p = 0; p < b * l; ++p) {
-        const int64_t j = rng_.randint(0, n);
+        const int64_t j = sampler_->rng().randint(0, n);
         rows[static_cast<std::size_t>(p)] = static_cast<int32_t>(j * b * l + p);
         picked[static_cast<std::size_t>(p)] = tgt[j * b * l + p];
       }
@@ -84,7 +85,7 @@ class Retrieval : public Head {
 
   int64_t instances_, hidden_, vocab_;
   bool all_instances_;
-  Rng rng_;
+  std::shared_ptr<nn::RandomStream> sampler_;
   std::shared_ptr<Transform> transform_;
   std::shared_ptr<nn::Linear> decoder_;
 };

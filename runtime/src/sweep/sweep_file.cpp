@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <set>
 
+#include "../toml_input.hpp"
+
 namespace datamux::runtime::sweep {
 namespace fs = std::filesystem;
 namespace {
@@ -149,13 +151,7 @@ Axis table_axis(const std::string& section, const toml::array& arr, const std::s
 }  // namespace
 
 SweepFile load_sweep_file(const std::string& path) {
-  if (!fs::is_regular_file(path)) throw InputError(fmt::format("{}: no such sweep file", path));
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    throw InputError(fmt::format("{}: malformed TOML: {}", loc(e.source(), path), e.description()));
-  }
+  const toml::table root = detail::read_toml_file(path, "sweep file");
   static const std::vector<std::string> known = {"base", "axes", "zip", "seeds", "exclude", "set"};
   for (auto&& [k, v] : root) {
     std::string key(k.str());

@@ -30,6 +30,9 @@ class DATAMUX_API Module {
   std::vector<std::pair<std::string, Tensor>> state() const;
   std::vector<Tensor> parameters() const;
   int64_t parameter_count() const;
+  /// Every sub-module, depth first, with dotted names ("backbone.layers.0.dropout1"); not this one.
+  /// Lets the runtime find state that is not a tensor, e.g. the random streams a resumed run restores.
+  std::vector<std::pair<std::string, Module*>> named_modules() const;
 
   /// Training mode switches dropout etc.; applies to all sub-modules.
   void train(bool on = true);

@@ -49,7 +49,22 @@ class DATAMUX_API Dropout : public Module {
  public:
   Dropout(float p, uint64_t seed) : p(p), rng_(seed) {}
   Tensor forward(const Tensor& x) { return ops::dropout(x, p, is_training(), rng_); }
+  /// The stream, for a checkpoint that resumes a run exactly.
+  Rng& rng() { return rng_; }
   float p;
+
+ private:
+  Rng rng_;
+};
+
+/// A random stream a module draws from in training (e.g. sampling), registered as a sub-module so
+/// that a resumed run restores it (it has no tensors: checkpoints of the model do not change).
+///   sampler_ = register_module("sampler", std::make_shared<nn::RandomStream>(ctx.seed));
+///   int64_t j = sampler_->rng().randint(0, n);
+class DATAMUX_API RandomStream : public Module {
+ public:
+  explicit RandomStream(uint64_t seed) : rng_(seed) {}
+  Rng& rng() { return rng_; }
 
  private:
   Rng rng_;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -68,6 +69,10 @@ class Options {
 /// section for messages (e.g. "[mux]"). Throws InputError: unknown key (with a "did you mean"),
 /// wrong type, out of range, not one of the choices.
 Options validate_options(const std::vector<OptionSpec>& schema, const Options& given, const std::string& where);
+
+/// `s` as a message shows it: the first `max_bytes` bytes and "... (N bytes in all)" when longer, so a
+/// 10 MB value never becomes a 10 MB message.
+std::string clip_for_message(std::string_view s, std::size_t max_bytes = 120);
 
 /// Closest candidate by edit distance, or "" when none is close enough to suggest.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);

@@ -47,4 +47,8 @@ class AtomicFile {
 /// Writes `content` to `path` atomically (see AtomicFile).
 void write_file_atomic(const std::string& path, std::string_view content);
 
+/// Removes from `folder` every temporary file an AtomicFile left behind (".<name>.tmp.<pid>.<n>")
+/// whose writer process is gone (killed before it could rename or remove it). Returns how many.
+int remove_stale_temp_files(const std::string& folder);
+
 }  // namespace datamux

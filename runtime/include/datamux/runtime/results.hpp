@@ -20,6 +20,10 @@ class ResultsWriter {
   void write_pipeline() const;
   void write_checkpoint(const Module& model, const std::vector<std::pair<std::string, std::string>>& metadata);
   void write_results(const RunSummary& summary, Split split, std::size_t peak_tensor_bytes) const;
+  /// results.json of a run stopped by `signal` before its last step: state "interrupted", the steps done,
+  /// no accuracy (nothing was evaluated), and how to resume.
+  void write_interrupted(const RunSummary& summary, const std::string& signal) const;
+  const std::string& dir() const { return dir_; }
   std::string checkpoint_path() const;
   /// Another file of the run folder, e.g. metrics.csv (the training curve).
   std::string file_path(const std::string& name) const;

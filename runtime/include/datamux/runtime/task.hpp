@@ -48,6 +48,11 @@ class Task {
   virtual std::vector<Batch> eval_batches(Split split, int64_t n, int64_t b) const = 0;
   /// State to save with a checkpoint (e.g. the tokenizer), as key -> string.
   virtual std::vector<std::pair<std::string, std::string>> metadata() const { return {}; }
+  /// Where the training stream is (generator, shuffle order, position), as text, so that a resumed run
+  /// draws the same batches as one that was not stopped; restore_train_stream() puts it back and throws
+  /// InputError when the text is not from this task. A task without its own stream keeps the defaults.
+  virtual std::string train_stream() const { return ""; }
+  virtual void restore_train_stream(const std::string& state) { (void)state; }
   /// One-line description for the log, e.g. "retrieval: vocab 1000, length 16".
   virtual std::string summary() const = 0;
 };
