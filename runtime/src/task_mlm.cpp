@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <sstream>
 
 #include "task_text_util.hpp"
 
@@ -99,6 +100,34 @@ class MlmTask : public Task {
       s = order_[cursor_++];
     }
     return gather(slots, n, b, [&](int64_t) -> Rng& { return mask_rng_; });
+  }
+
+  // "<cursor> <order size> <order...> <order engine> <mask engine>": where in the epoch's shuffle the next
+  // batch starts and both streams, so a resumed run draws the same examples with the same masks.
+  std::string train_stream() const override {
+    std::ostringstream ss;
+    ss << cursor_ << ' ' << order_.size();
+    for (int64_t i : order_) ss << ' ' << i;
+    ss << ' ' << order_rng_.engine() << ' ' << mask_rng_.engine();
+    return ss.str();
+  }
+  void restore_train_stream(const std::string& state) override {
+    std::istringstream ss(state);
+    std::size_t cursor = 0, size = 0;
+    ss >> cursor >> size;
+    if (!ss || size != split_.train.size() || cursor > size)
+      throw InputError(fmt::format("resume state: the mlm task's training order does not fit this data ({} examples "
+                                   "saved, {} now): resume with the data the run started with",
+                                   size, split_.train.size()));
+    std::vector<int64_t> order(size);
+    for (auto& i : order) ss >> i;
+    Rng order_rng, mask_rng;
+    ss >> order_rng.engine() >> mask_rng.engine();
+    if (!ss) throw InputError("resume state: the mlm task's training stream is malformed");
+    order_ = std::move(order);
+    cursor_ = cursor;
+    order_rng_ = order_rng;
+    mask_rng_ = mask_rng;
   }
 
   std::vector<Batch> eval_batches(Split split, int64_t n, int64_t b) const override {

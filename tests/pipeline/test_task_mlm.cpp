@@ -154,6 +154,23 @@ TEST(MlmTask, MasksAreDeterministicAndHeldOutMasksIgnoreTheBatchShape) {
   fs::remove_all(dir);
 }
 
+// A resumed run continues the same stream: after restore_train_stream, a fresh task draws the batches
+// (examples and masks) the original would have drawn next, across an epoch boundary too.
+TEST(MlmTask, TrainStreamRestoresExamplesAndMasks) {
+  const fs::path dir = scratch_dir("mlm-stream");
+  const fs::path corpus = write_corpus(dir, 200);
+  std::unique_ptr<Task> a = make_task(config(corpus)), b = make_task(config(corpus));
+  for (int i = 0; i < 5; ++i) a->next_train_batch(2, 8);
+  b->restore_train_stream(a->train_stream());
+  for (int i = 0; i < 20; ++i) {  // 20 x 16 examples: past the end of the ~150-example training epoch
+    const Batch x = a->next_train_batch(2, 8), y = b->next_train_batch(2, 8);
+    ASSERT_EQ(x.inputs.to_ints(), y.inputs.to_ints()) << "batch " << i;
+    ASSERT_EQ(x.targets.to_ints(), y.targets.to_ints()) << "batch " << i;
+  }
+  EXPECT_THROW(b->restore_train_stream("3 7 1 2"), InputError);
+  fs::remove_all(dir);
+}
+
 TEST(MlmTask, BuildsTheFineTuningTasksTokenizerOnTheSameCorpus) {
   const std::string data = DATAMUX_TEST_DATA_DIR;
   auto tokenizer_of = [](const Task& t) {
