@@ -131,8 +131,8 @@ TEST_F(RunLifecycle, EvalRefusesACheckpointTrainedWithAnotherVocabulary) {
     FAIL() << "evaluated";
   } catch (const InputError& err) {
     EXPECT_THAT(err.what(), HasSubstr("was trained with another tokenizer than pipeline '" + p));
-    EXPECT_THAT(err.what(), HasSubstr("the checkpoint's has 7 words, the pipeline's data gives 7"));
-    EXPECT_THAT(err.what(), ::testing::MatchesRegex(".*id 3 is '[a-z]+' in the checkpoint and '[a-z]+' in the pipeline.*"));
+    EXPECT_THAT(err.what(), HasSubstr("the checkpoint's has 8 words, the pipeline's data gives 8"));
+    EXPECT_THAT(err.what(), ::testing::MatchesRegex(".*id 4 is '[a-z]+' in the checkpoint and '[a-z]+' in the pipeline.*"));
   }
 }
 
