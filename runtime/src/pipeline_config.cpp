@@ -48,8 +48,8 @@ const std::vector<OptionSpec>& model_schema() {
       opt_string("input", "flat", "image tasks: feed the backbone flat vectors or [C,H,W] images", {"flat", "image"}),
       opt_float("embedding_stddev", 0.02, "text tasks: init stddev of token and position embeddings", 0.0),
       opt_float("position_stddev", -1.0,
-                "text tasks: init stddev of the position embeddings alone (-1 = embedding_stddev); retrieval at "
-                "large N learns faster when positions start small next to the tokens (docs/results.md)",
+                "text tasks: init stddev of the position embeddings alone (-1 = embedding_stddev; an ablation "
+                "knob, see docs/results.md, Large N)",
                 -1.0),
   };
   return s;
