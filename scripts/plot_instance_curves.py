@@ -10,7 +10,7 @@ import argparse
 import csv
 import sys
 
-W, H, LEFT, RIGHT, TOP, BOTTOM = 760, 380, 60, 150, 36, 48
+W, H, LEFT, RIGHT, TOP, BOTTOM = 800, 380, 60, 200, 36, 48
 
 
 def main():
@@ -50,7 +50,7 @@ def main():
     low = min(inst, key=lambda k: float(last[k]))
     legend = [("#4e79a7", f"mean {float(last['accuracy']):.4f}"),
               ("#e15759", f"lowest index {float(last['min_instance_accuracy']):.4f}"),
-              ("#bbb", f"{len(inst)} indices (last lowest: {low.split('_')[1]})")]
+              ("#bbb", f"each index ({len(inst)}); lowest: {low.split('_')[1]}")]
     for j, (color, text) in enumerate(legend):
         y = TOP + 10 + 20 * j
         out.append(f'<line x1="{W - RIGHT + 10}" x2="{W - RIGHT + 30}" y1="{y}" y2="{y}" stroke="{color}" stroke-width="3"/>')
