@@ -7,9 +7,10 @@
 
 namespace datamux::runtime {
 
-TaskEmbedding::TaskEmbedding(int64_t vocab, int64_t length, int64_t dim, float stddev, Rng& rng) {
+TaskEmbedding::TaskEmbedding(int64_t vocab, int64_t length, int64_t dim, float stddev, Rng& rng, float position_stddev) {
   tokens_ = register_parameter("tokens.weight", Tensor::randn({vocab, dim}, rng, 0.f, stddev));
-  positions_ = register_parameter("positions.weight", Tensor::randn({length, dim}, rng, 0.f, stddev));
+  positions_ = register_parameter("positions.weight",
+                                  Tensor::randn({length, dim}, rng, 0.f, position_stddev < 0.f ? stddev : position_stddev));
   norm_weight_ = register_parameter("norm.weight", Tensor::ones({dim}));
   norm_bias_ = register_parameter("norm.bias", Tensor::zeros({dim}));
 }
@@ -141,8 +142,9 @@ MuxModel::MuxModel(const PipelineConfig& c, const Task& task, Registry& registry
 
   if (ctx_.input == InputKind::Sequence) {
     Rng& r = rngs_.emplace_back(ctx_.seed * 1000003u + 1);
-    embed_ = register_module("embed", std::make_shared<TaskEmbedding>(ctx_.vocab, ctx_.seq_len, ctx_.dim,
-                                                                      static_cast<float>(c.model.get_float("embedding_stddev")), r));
+    embed_ = register_module("embed", std::make_shared<TaskEmbedding>(
+                                          ctx_.vocab, ctx_.seq_len, ctx_.dim, static_cast<float>(c.model.get_float("embedding_stddev")),
+                                          r, static_cast<float>(c.model.get_float("position_stddev"))));
   }
   demux_ = registry.create<Demultiplexer>(c.demux.plugin, c.demux.options, component_ctx(2), c.demux.where);
   ctx_.prefix_len = demux_->prefix_length();

@@ -59,6 +59,10 @@ const std::vector<OptionSpec>& model_schema() {
                  "matmul inputs: bf16 rounds them to bfloat16 (f32 accumulation, f32 master weights) where the CPU "
                  "has AVX512-BF16 or AMX, and runs f32 with a log line elsewhere; convolutions stay f32",
                  {"f32", "bf16"}),
+      opt_float("position_stddev", -1.0,
+                "text tasks: init stddev of the position embeddings alone (-1 = embedding_stddev; an ablation "
+                "knob, see docs/results.md, Large N)",
+                -1.0),
   };
   return s;
 }

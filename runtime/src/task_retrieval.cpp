@@ -65,11 +65,16 @@ class RetrievalTask : public Task {
     batch.targets = Tensor::empty({n, b, length_}, DType::i32);
     int32_t* ids = batch.inputs.data<int32_t>();
     int32_t* tg = batch.targets.data<int32_t>();
+    // Slot (i, row) of [N, B] is instance i of multiplexed row `row`. A partial batch (the last held-out
+    // one) fills whole rows first, so every instance index gets the same number of real sequences (+-1):
+    // filling instance-major left the last indices with none, and their accuracy read 0.
     for (int64_t slot = 0; slot < n * b; ++slot) {
+      const int64_t instance = slot / b, row = slot % b;
+      const bool counted = row * n + instance < real;
       for (int64_t t = 0; t < length_; ++t) {
         const int32_t id = static_cast<int32_t>(rng.randint(kFirstToken, vocab_));
         ids[slot * length_ + t] = id;
-        tg[slot * length_ + t] = slot < real ? id : kIgnore;
+        tg[slot * length_ + t] = counted ? id : kIgnore;
       }
     }
     batch.examples = real;

@@ -14,7 +14,8 @@ namespace datamux::runtime {
 /// because `datamux bench` builds the plain N=1 reference model from it.
 class TaskEmbedding : public Module {
  public:
-  TaskEmbedding(int64_t vocab, int64_t length, int64_t dim, float stddev, Rng& rng);
+  // position_stddev < 0: the token embeddings' stddev.
+  TaskEmbedding(int64_t vocab, int64_t length, int64_t dim, float stddev, Rng& rng, float position_stddev = -1.f);
   Tensor forward(const Tensor& ids) const;  // i32 [N, B, L] -> [N, B, L, dim]
 
  private:
