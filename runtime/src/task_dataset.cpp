@@ -20,6 +20,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "train_order.hpp"
+
 namespace datamux::runtime {
 namespace {
 
@@ -67,21 +69,15 @@ class DatasetTask : public Task {
   // "<cursor> <order size> <order...> <engine state>": the epoch's shuffle and where in it the next batch starts.
   std::string train_stream() const override {
     std::ostringstream ss;
-    ss << cursor_ << ' ' << order_.size();
-    for (int64_t i : order_) ss << ' ' << i;
+    detail::write_train_order(ss, cursor_, order_);
     ss << ' ' << rng_.engine();
     return ss.str();
   }
   void restore_train_stream(const std::string& state) override {
     std::istringstream ss(state);
-    std::size_t cursor = 0, size = 0;
-    ss >> cursor >> size;
-    if (!ss || size != split_.train.size() || cursor > size)
-      throw InputError(fmt::format("resume state: the {} task's training order does not fit this data ({} examples "
-                                   "saved, {} now): resume with the data the run started with",
-                                   kind_, size, split_.train.size()));
-    std::vector<int64_t> order(size);
-    for (auto& i : order) ss >> i;
+    std::size_t cursor = 0;
+    std::vector<int64_t> order;
+    detail::read_train_order(ss, split_.train.size(), kind_, cursor, order);
     Rng rng;
     ss >> rng.engine();
     if (!ss) throw InputError(fmt::format("resume state: the {} task's training stream is malformed", kind_));

@@ -30,6 +30,7 @@
 #include <sstream>
 
 #include "task_text_util.hpp"
+#include "train_order.hpp"
 
 namespace datamux::runtime {
 namespace {
@@ -106,21 +107,15 @@ class MlmTask : public Task {
   // batch starts and both streams, so a resumed run draws the same examples with the same masks.
   std::string train_stream() const override {
     std::ostringstream ss;
-    ss << cursor_ << ' ' << order_.size();
-    for (int64_t i : order_) ss << ' ' << i;
+    detail::write_train_order(ss, cursor_, order_);
     ss << ' ' << order_rng_.engine() << ' ' << mask_rng_.engine();
     return ss.str();
   }
   void restore_train_stream(const std::string& state) override {
     std::istringstream ss(state);
-    std::size_t cursor = 0, size = 0;
-    ss >> cursor >> size;
-    if (!ss || size != split_.train.size() || cursor > size)
-      throw InputError(fmt::format("resume state: the mlm task's training order does not fit this data ({} examples "
-                                   "saved, {} now): resume with the data the run started with",
-                                   size, split_.train.size()));
-    std::vector<int64_t> order(size);
-    for (auto& i : order) ss >> i;
+    std::size_t cursor = 0;
+    std::vector<int64_t> order;
+    detail::read_train_order(ss, split_.train.size(), "mlm", cursor, order);
     Rng order_rng, mask_rng;
     ss >> order_rng.engine() >> mask_rng.engine();
     if (!ss) throw InputError("resume state: the mlm task's training stream is malformed");

@@ -19,23 +19,13 @@
 #include <vector>
 
 #include "../common/check_targets.hpp"
+#include "../common/transform.hpp"
 
 namespace {
 
 using namespace datamux;
 
-class Transform : public Module {
- public:
-  Transform(int64_t hidden, Rng& rng) {
-    dense_ = register_module("dense", std::make_shared<nn::Linear>(hidden, hidden, rng));
-    norm_ = register_module("norm", std::make_shared<nn::LayerNorm>(hidden));
-  }
-  Tensor forward(const Tensor& x) const { return norm_->forward(dense_->forward(x, ops::Activation::gelu)); }
-
- private:
-  std::shared_ptr<nn::Linear> dense_;
-  std::shared_ptr<nn::LayerNorm> norm_;
-};
+using plugin_util::Transform;
 
 class MaskedLM : public Head {
  public:
