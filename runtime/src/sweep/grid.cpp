@@ -29,7 +29,10 @@ std::string safe(const std::string& s) {
 }
 
 bool excluded(const std::vector<Setting>& swept, const Exclude& e) {
-  for (const auto& [key, values] : e.match) {
+  for (const auto& entry : e.match) {
+    // Not a structured binding: Clang 14 (the fuzz and sanitizer builds) cannot capture one in a lambda.
+    const auto& key = entry.first;
+    const auto& values = entry.second;
     auto it = std::find_if(swept.begin(), swept.end(), [&](const Setting& s) { return s.key == key; });
     if (it == swept.end() || std::find(values.begin(), values.end(), it->value) == values.end()) return false;
   }
