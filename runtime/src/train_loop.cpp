@@ -93,6 +93,7 @@ TrainStats train_model(const PipelineConfig& c, BuiltPipeline& p, ResultsWriter&
   const int64_t first = resume ? load_resume_state(results.dir(), model, *optimizer, task) : 0;
   if (resume) log.line(fmt::format("resume  from step {} of {} ({})", first, steps, results.dir()));
   stats.steps = first;
+  const auto started = Clock::now();
   for (int64_t step = first + 1; step <= steps; ++step) {
     if (const int sig = pending_interrupt()) {  // a step boundary: save what is needed to resume
       stats.interrupted_by = sig;
@@ -129,7 +130,7 @@ TrainStats train_model(const PipelineConfig& c, BuiltPipeline& p, ResultsWriter&
     const double mean_loss = window.loss / static_cast<double>(window.steps);
     if (progress.due(step)) progress.update(step, mean_loss, window.accuracy.value(), rate);
     if (step % log_every == 0 || step == steps) {
-      metrics.row(step, "train", mean_loss, window.accuracy, schedule->lr_at(step - 1), rate);
+      metrics.row(step, "train", mean_loss, window.accuracy, schedule->lr_at(step - 1), rate, seconds_since(started));
       window = Window();
     }
     if (eval_every > 0 && (step % eval_every == 0 || step == steps)) {
@@ -137,7 +138,7 @@ TrainStats train_model(const PipelineConfig& c, BuiltPipeline& p, ResultsWriter&
       EvalResult v = evaluate(model, task, Split::Validation, eval_batch(c));
       log.debug(fmt::format("validation of {} examples took {:.2f} s", v.examples, seconds_since(te)));
       progress.message(fmt::format("step {:>6}  validation accuracy {:.4f}  loss {:.4f}", step, v.accuracy.value(), v.loss));
-      metrics.row(step, "validation", v.loss, v.accuracy, -1.0, -1.0);
+      metrics.row(step, "validation", v.loss, v.accuracy, -1.0, -1.0, seconds_since(started));
       if (save && keep_best && v.accuracy.value() > best_val) {
         best_val = v.accuracy.value();
         results.write_checkpoint(model, checkpoint_metadata(c, task, step));

@@ -93,18 +93,23 @@ TEST(RunRetrieval, MetricsCsvHoldsTheTrainingCurvePerInstance) {
   ASSERT_TRUE(f) << "metrics.csv missing";
   std::string header;
   std::getline(f, header);
-  EXPECT_EQ(header, "step,split,loss,accuracy,lr,examples_per_s,min_instance_accuracy,instance_0,instance_1");
+  EXPECT_EQ(header, "step,split,loss,accuracy,lr,examples_per_s,elapsed_s,min_instance_accuracy,instance_0,instance_1");
   std::vector<std::string> keys;
   std::string line, last_validation;
+  double last_elapsed = 0.0;
   while (std::getline(f, line)) {
     std::vector<std::string> cells;
     std::stringstream ss(line);
     for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
     if (line.back() == ',') cells.emplace_back();
-    ASSERT_EQ(cells.size(), 9u) << line;
+    ASSERT_EQ(cells.size(), 10u) << line;
     keys.push_back(cells[0] + ":" + cells[1]);
-    const double acc = std::stod(cells[3]), lowest = std::stod(cells[6]);
-    const double i0 = std::stod(cells[7]), i1 = std::stod(cells[8]);
+    const double acc = std::stod(cells[3]), lowest = std::stod(cells[7]);
+    const double i0 = std::stod(cells[8]), i1 = std::stod(cells[9]);
+    // elapsed_s: wall time since training began, never decreasing from row to row.
+    const double elapsed = std::stod(cells[6]);
+    EXPECT_GE(elapsed, last_elapsed) << line;
+    last_elapsed = elapsed;
     EXPECT_NEAR(lowest, std::min(i0, i1), 1e-6) << line;
     EXPECT_LE(lowest, acc + 1e-6) << line;
     if (cells[1] == "train") EXPECT_GT(std::stod(cells[4]), 0.0) << "lr column: " << line;
@@ -112,6 +117,7 @@ TEST(RunRetrieval, MetricsCsvHoldsTheTrainingCurvePerInstance) {
   }
   EXPECT_EQ(keys, (std::vector<std::string>{"10:train", "15:validation", "20:train", "30:train", "30:validation"}));
   EXPECT_FALSE(last_validation.empty());
+  EXPECT_GT(last_elapsed, 0.0) << "30 training steps take measurable time";
   fs::remove_all(out);
 }
 

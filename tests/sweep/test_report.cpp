@@ -32,10 +32,10 @@ void fake_run(const fs::path& dir, const std::string& mux, int n, int seed, doub
   // The training curve as the trainer writes it: train rows every 5 steps, a validation row at 10, and a
   // last row cut short (a run killed mid-write), which the report must skip.
   std::ofstream curve(dir / name / "metrics.csv");
-  curve << "step,split,loss,accuracy,lr,examples_per_s,min_instance_accuracy";
+  curve << "step,split,loss,accuracy,lr,examples_per_s,elapsed_s,min_instance_accuracy";
   for (int i = 0; i < n; ++i) curve << ",instance_" << i;
-  curve << "\n5,train," << 2.0 + seed << ",0.5,0.001,100,,\n10,train," << 1.0 + seed << ",0.6,0.001,100,,\n"
-        << "10,validation,0.9," << acc << ",,,,\n15,tra";
+  curve << "\n5,train," << 2.0 + seed << ",0.5,0.001,100,0.5,,\n10,train," << 1.0 + seed << ",0.6,0.001,100,1.0,,\n"
+        << "10,validation,0.9," << acc << ",,,1.2,,\n15,tra";
 }
 
 fs::path fake_sweep(const std::string& tag) {
