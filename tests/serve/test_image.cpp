@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -234,6 +235,43 @@ TEST(ServeImage, LabelsAndShapeComeFromTheCheckpoint) {
   EXPECT_THROW(b.bundle.encode_image(raw), std::invalid_argument);
   raw.pop_back();
   EXPECT_THROW(b.bundle.encode_image(raw), std::invalid_argument);
+}
+
+TEST(ServeImage, DescriptionReadsBackBitForBit) {
+  data::ImageInput in;
+  in.rows = 28;
+  in.cols = 20;
+  in.channels = 1;
+  in.mean = 0.28604063f;
+  in.stddev = std::nextafter(0.35302424f, 1.f);
+  in.labels = {"a", "b"};
+  const data::ImageInput back = data::ImageInput::from_string(in.to_string());
+  EXPECT_EQ(back.rows, 28);
+  EXPECT_EQ(back.cols, 20);
+  EXPECT_EQ(back.values(), 560);
+  EXPECT_EQ(std::memcmp(&back.mean, &in.mean, 4), 0);
+  EXPECT_EQ(std::memcmp(&back.stddev, &in.stddev, 4), 0);
+  EXPECT_EQ(back.labels, in.labels);
+  auto refused = [](const std::string& text, const std::string& words) {
+    try {
+      data::ImageInput::from_string(text);
+      ADD_FAILURE() << "accepted " << text;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    }
+  };
+  json j = json::parse(in.to_string());
+  refused("{", "not valid JSON");
+  refused(json{{"format", "datamux-labels"}, {"version", 1}}.dump(), "\"format\": \"datamux-image\"");
+  json bad = j;
+  bad.erase("rows");
+  refused(bad.dump(), "\"rows\" must be an integer");
+  bad = j;
+  bad["stddev"] = 0.0;
+  refused(bad.dump(), "\"stddev\" must be > 0");
+  bad = j;
+  bad["labels"] = json::array();
+  refused(bad.dump(), "\"labels\" must be a non-empty list");
 }
 
 // ---------------------------------------------------------------- the HTTP contract for images
