@@ -5,6 +5,7 @@
 #include <datamux/core/checkpoint.hpp>
 #include <datamux/core/cpu_features.hpp>
 #include <datamux/serve/inference.hpp>
+#include <datamux/serve/loadgen.hpp>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -374,6 +375,47 @@ TEST_F(ImageApi, HealthSaysImageAndDtype) {
   EXPECT_EQ(j["task"], "image_classification");
   EXPECT_EQ(j["image"], (json{{"rows", 8}, {"cols", 8}, {"channels", 1}}));
   EXPECT_EQ(j["dtype"], (json{{"1", "f32"}, {"4", "f32"}}));
+}
+
+TEST(ServeImage, LoadgenSendsPixelListsWithJsonInputs) {
+  ImageBundle& b = image_bundle("mlp");
+  serve::Policy p;
+  p.kind = serve::Policy::Kind::Latency;
+  p.target_s = 0.05;
+  serve::Server server(b.bundle, test_options(p));
+  server.start();
+  serve::LoadgenOptions o;
+  o.url = fmt::format("http://127.0.0.1:{}", server.port());
+  o.rate = 200;
+  o.duration_s = 0.5;
+  o.max_requests = 100;
+  o.connections = 8;
+  for (int t = 0; t < 20; ++t) o.texts.push_back(json(b.data.test.images[static_cast<std::size_t>(t)]).dump());
+  o.json_inputs = true;
+  const serve::LoadgenReport rep = serve::run_loadgen(o);
+  server.shutdown();
+  EXPECT_GT(rep.sent, 50);
+  EXPECT_EQ(rep.ok, rep.sent) << rep.to_json().dump();
+  EXPECT_TRUE(rep.errors.empty()) << rep.to_json().dump();
+  EXPECT_EQ(rep.mismatched, 0);
+  // Without --json-inputs the same lines are texts, which an image model refuses (400).
+  o.json_inputs = false;
+  o.max_requests = 3;
+  serve::Server again(b.bundle, test_options(p));
+  again.start();
+  o.url = fmt::format("http://127.0.0.1:{}", again.port());
+  const serve::LoadgenReport texts = serve::run_loadgen(o);
+  again.shutdown();
+  EXPECT_EQ(texts.ok, 0);
+  EXPECT_EQ(texts.errors.at("400"), texts.sent);
+  o.json_inputs = true;
+  o.texts = {"[1, 2", "[3]"};
+  try {
+    serve::run_loadgen(o);
+    ADD_FAILURE() << "a line that is not JSON was sent";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("--inputs line 1: not a JSON value"), std::string::npos) << e.what();
+  }
 }
 
 // ---------------------------------------------------------------- bundles of image models
