@@ -35,6 +35,8 @@ std::vector<std::string> read_lines(const std::string& path) {
 
 int run_loadgen(LoadgenArgs& a) {
   if (!a.inputs_file.empty()) a.options.texts = read_lines(a.inputs_file);
+  if (a.options.json_inputs && a.inputs_file.empty())
+    throw InputError("--json-inputs needs --inputs FILE (one JSON input per line, e.g. an image's pixel list)");
   auto progress = [&](const std::string& line) {
     if (!a.quiet) std::fprintf(stderr, "loadgen %s\n", line.c_str());
   };
@@ -90,6 +92,9 @@ void setup_loadgen(Cli& cli) {
   sub->add_option("--timeout", a->options.timeout_s, "Seconds per request before it counts as a connection error")
       ->capture_default_str();
   sub->add_option("--inputs", a->inputs_file, "Text file, one request input per line (default: built-in e-mail lines)");
+  sub->add_flag("--json-inputs", a->options.json_inputs,
+                "Each --inputs line is a JSON input as POST /v1/predict takes it (an image's pixel list, "
+                "{\"ids\": [...]}), not a text");
   sub->add_option("--seed", a->options.seed, "Seed of the arrival times")->capture_default_str();
   sub->add_option("--out", a->out, "Also write the JSON report here");
   sub->add_flag("--quiet", a->quiet, "No progress lines on stderr");

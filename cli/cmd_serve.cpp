@@ -35,9 +35,20 @@ int run_serve(ServeArgs& a) {
   // Before any thread exists, so SIGTERM/SIGINT only reach the sigwait below.
   serve::block_stop_signals();
   serve::Bundle bundle = serve::Bundle::load(a.models);
-  for (const auto& m : bundle.models())
-    fmt::print("model   N = {:<3} {} ({})\n", m->instances, m->source, m->model->summary());
-  fmt::print("task    {}: {} tokens per input, {} labels\n", bundle.task_kind(), bundle.length(), bundle.labels().size());
+  for (const auto& m : bundle.models()) {
+    fmt::print("model   N = {:<3} {} ({}), dtype {}\n", m->instances, m->source, m->model->summary(), m->dtype());
+    if (m->bf16_unavailable())
+      fmt::print("dtype   N = {}: bf16 requested ([model] dtype), but this CPU has neither AVX512-BF16 nor AMX-BF16: "
+                 "serving in f32\n",
+                 m->instances);
+  }
+  if (bundle.image()) {
+    const data::ImageInput& in = bundle.image_input();
+    fmt::print("task    {}: images of {} x {} pixels ({} values 0..255 per input), {} labels\n", bundle.task_kind(),
+               in.rows, in.cols, in.values(), bundle.labels().size());
+  } else {
+    fmt::print("task    {}: {} tokens per input, {} labels\n", bundle.task_kind(), bundle.length(), bundle.labels().size());
+  }
   serve::Server server(bundle, o);
   server.start();
   std::string times;

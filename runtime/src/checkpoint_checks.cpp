@@ -113,7 +113,8 @@ std::vector<std::string> apply_init_from(MuxModel& model, const PipelineConfig& 
 
 std::string require_checkpoint_task_state(const Task& task, const std::string& checkpoint, const PipelineConfig& c) {
   const auto mine = task.metadata();
-  if (mine.empty()) return "";
+  // Only text tasks have a tokenizer and labels to compare (an image task's metadata is its input shape).
+  if (!meta(mine, "datamux.tokenizer") && !meta(mine, "datamux.labels")) return "";
   const SafetensorsFile file = load_safetensors(checkpoint);
   std::vector<std::pair<std::string, std::string>> stored(file.metadata.begin(), file.metadata.end());
   const std::string* tok = meta(stored, "datamux.tokenizer");

@@ -4,6 +4,7 @@
 // Every example is kept as a fixed-size row (token ids padded to L, or pixels) with its targets, so a
 // batch is a gather of rows into [N, B, ...] slots.
 #include <datamux/runtime/data/idx.hpp>
+#include <datamux/runtime/data/image_input.hpp>
 #include <datamux/runtime/data/label_set.hpp>
 #include <datamux/runtime/data/split.hpp>
 #include <datamux/runtime/data/tagging.hpp>
@@ -147,19 +148,25 @@ class DatasetTask : public Task {
 
 class ImageTask : public DatasetTask {
  public:
-  ImageTask(Rows rows, data::Split split, uint64_t seed, int64_t limit, int64_t h, int64_t w)
-      : DatasetTask("image_classification", std::move(rows), std::move(split), seed, limit), h_(h), w_(w) {}
+  ImageTask(Rows rows, data::Split split, uint64_t seed, int64_t limit, data::ImageInput input)
+      : DatasetTask("image_classification", std::move(rows), std::move(split), seed, limit), input_(std::move(input)) {}
   void describe(BuildContext& ctx) const override {
     ctx.input = InputKind::Image;
-    ctx.channels = 1;
-    ctx.height = h_;
-    ctx.width = w_;
-    ctx.num_classes = 10;
+    ctx.channels = input_.channels;
+    ctx.height = input_.rows;
+    ctx.width = input_.cols;
+    ctx.num_classes = static_cast<int64_t>(input_.labels.size());
   }
-  std::string summary() const override { return fmt::format("image classification {}x{}: {}", h_, w_, sizes()); }
+  // The shape and the standardisation, so that `datamux serve` reads raw pixels as training did.
+  std::vector<std::pair<std::string, std::string>> metadata() const override {
+    return {{"datamux.image", input_.to_string()}};
+  }
+  std::string summary() const override {
+    return fmt::format("image classification {}x{}: {}", input_.rows, input_.cols, sizes());
+  }
 
  private:
-  int64_t h_, w_;
+  data::ImageInput input_;
 };
 
 std::unique_ptr<Task> make_image_task(const PipelineConfig& c) {
@@ -178,15 +185,19 @@ std::unique_ptr<Task> make_image_task(const PipelineConfig& c) {
   double sum = 0, sq = 0;
   const std::size_t ntrain = train.pixels.size();
   for (std::size_t i = 0; i < ntrain; ++i) sum += rows.pixels[i], sq += rows.pixels[i] * rows.pixels[i];
-  const float mean = static_cast<float>(sum / static_cast<double>(ntrain));
-  const float stddev = static_cast<float>(std::sqrt(std::max(sq / static_cast<double>(ntrain) - mean * mean, 1e-12)));
-  for (float& p : rows.pixels) p = (p - mean) / stddev;
+  data::ImageInput input;
+  input.rows = train.rows;
+  input.cols = train.cols;
+  input.channels = 1;
+  input.labels = data::fashion_mnist_labels();
+  input.mean = static_cast<float>(sum / static_cast<double>(ntrain));
+  input.stddev = static_cast<float>(std::sqrt(std::max(sq / static_cast<double>(ntrain) - input.mean * input.mean, 1e-12)));
+  for (float& p : rows.pixels) p = input.standardise(p);
 
   data::Split s = data::split_indices(train.size(), c.task.get_float("validation_fraction"), 0.0, seed);
   s.test.clear();
   for (int64_t i = 0; i < test.size(); ++i) s.test.push_back(train.size() + i);
-  return std::make_unique<ImageTask>(std::move(rows), std::move(s), seed, c.task.get_int("train_examples"), train.rows,
-                                     train.cols);
+  return std::make_unique<ImageTask>(std::move(rows), std::move(s), seed, c.task.get_int("train_examples"), std::move(input));
 }
 
 // ---------------------------------------------------------------- text

@@ -1,5 +1,6 @@
 // Loading a bundle: each model from its run folder or checkpoint, then the agreement check.
 #include <datamux/core/checkpoint.hpp>
+#include <datamux/core/cpu_features.hpp>
 #include <datamux/error.hpp>
 #include <datamux/registry.hpp>
 #include <datamux/serve/bundle.hpp>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -64,8 +66,30 @@ Located locate(const std::string& source, const SafetensorsFile* meta_of_checkpo
   return l;
 }
 
-std::unique_ptr<ServedModel> load_model(const std::string& source, std::unique_ptr<data::WordTokenizer>& tokenizer,
-                                        data::LabelSet& labels) {
+// What a model reads, from its checkpoint: the tokenizer and labels of a text task, or an image task's
+// description (shape, standardisation, class names).
+struct Reads {
+  std::string kind;
+  int64_t length = 0;
+  std::unique_ptr<data::WordTokenizer> tokenizer;
+  data::ImageInput image;
+  data::LabelSet labels;
+};
+
+// An image checkpoint written before the description was stored: the description is the one the
+// pipeline's task computes from its data set (the same training pixels give the same statistics).
+data::ImageInput image_input_from_data(const runtime::PipelineConfig& config, const std::string& source) {
+  std::fprintf(stderr,
+               "note    --model %s: the checkpoint stores no image description (datamux.image, written by newer "
+               "runs); computing it from the pipeline's data set\n",
+               source.c_str());
+  const std::unique_ptr<runtime::Task> task = runtime::make_task(config);
+  for (const auto& [key, value] : task->metadata())
+    if (key == "datamux.image") return data::ImageInput::from_string(value);
+  throw InputError(fmt::format("--model {}: its task gives no image description", source));
+}
+
+std::unique_ptr<ServedModel> load_model(const std::string& source, Reads& reads) {
   std::error_code ec;
   const std::string checkpoint = fs::is_directory(source, ec) ? (fs::path(source) / "model.safetensors").string() : source;
   // locate() first checks the folder's files, so a missing checkpoint is reported as such.
@@ -85,18 +109,36 @@ std::unique_ptr<ServedModel> load_model(const std::string& source, std::unique_p
   if (where.temporary_pipeline) fs::remove(where.pipeline, ec);
 
   const std::string kind = m->config.task.get_string("kind");
-  if (kind != "text_classification" && kind != "token_tagging")
-    throw InputError(fmt::format("--model {}: a {} model; serve answers text_classification and token_tagging models",
+  reads.kind = kind;
+  if (kind == "image_classification") {
+    const auto it = file.metadata.find("datamux.image");
+    try {
+      reads.image = it != file.metadata.end() ? data::ImageInput::from_string(it->second)
+                                              : image_input_from_data(m->config, source);
+    } catch (const InputError& e) {
+      throw InputError(fmt::format("--model {}: {}", source, e.what()));
+    }
+    reads.length = reads.image.values();
+    reads.labels = data::LabelSet(reads.image.labels);
+    m->task = std::make_unique<detail::ServeImageTask>(reads.image);
+  } else if (kind == "text_classification" || kind == "token_tagging") {
+    reads.tokenizer = std::make_unique<data::WordTokenizer>(
+        data::WordTokenizer::from_string(metadata_value(file, "datamux.tokenizer", checkpoint, "tokenizer")));
+    reads.labels = data::LabelSet::from_string(metadata_value(file, "datamux.labels", checkpoint, "labels"));
+    reads.length = m->config.task.get_int("length");
+    m->task = std::make_unique<detail::ServeTask>(kind, reads.length, reads.tokenizer->vocab_size(), reads.labels.size());
+  } else {
+    throw InputError(fmt::format("--model {}: a {} model; serve answers text_classification, token_tagging and "
+                                 "image_classification models",
                                  source, kind));
-  tokenizer = std::make_unique<data::WordTokenizer>(
-      data::WordTokenizer::from_string(metadata_value(file, "datamux.tokenizer", checkpoint, "tokenizer")));
-  labels = data::LabelSet::from_string(metadata_value(file, "datamux.labels", checkpoint, "labels"));
+  }
 
   m->instances = m->config.model.get_int("instances");
-  m->task = std::make_unique<detail::ServeTask>(kind, m->config.task.get_int("length"), tokenizer->vocab_size(),
-                                                labels.size());
+  // As runtime::build_pipeline does: [model] dtype is the matmul precision of this model's passes.
+  m->precision = m->config.model.get_string("dtype") == "bf16" ? MatmulPrecision::bf16 : MatmulPrecision::f32;
   Registry registry = Registry::with_default_paths();
   for (const auto& p : m->config.plugin_paths) registry.add_search_path(p);
+  set_matmul_precision(m->precision);  // the build's probe pass runs as the served passes will
   m->model = std::make_unique<runtime::MuxModel>(m->config, *m->task, registry);
   try {
     load_into(*m->model, where.checkpoint, /*strict=*/true);
@@ -120,30 +162,42 @@ Bundle Bundle::load(const std::vector<std::string>& sources) {
   if (sources.empty()) throw InputError("serve needs at least one --model (a run folder or model.safetensors)");
   Bundle b;
   for (const std::string& source : sources) {
-    std::unique_ptr<data::WordTokenizer> tok;
-    data::LabelSet labels;
-    std::unique_ptr<ServedModel> m = load_model(source, tok, labels);
-    const std::string kind = m->config.task.get_string("kind");
-    const int64_t length = m->config.task.get_int("length");
+    Reads reads;
+    std::unique_ptr<ServedModel> m = load_model(source, reads);
     if (b.models_.empty()) {
-      b.kind_ = kind;
-      b.length_ = length;
-      b.tokenizer_ = std::move(tok);
-      b.labels_ = labels;
+      b.kind_ = reads.kind;
+      b.length_ = reads.length;
+      b.tokenizer_ = std::move(reads.tokenizer);
+      b.image_ = reads.image;
+      b.labels_ = reads.labels;
     } else {
       const std::string& first = b.models_.front()->source;
       const std::string why = "a bundle is one task trained at several N, e.g. a sweep over model.instances";
-      if (kind != b.kind_)
-        throw InputError(fmt::format("--model {} is a {} model, --model {} a {} one; {}", source, kind, first, b.kind_, why));
-      if (length != b.length_)
-        throw InputError(fmt::format("--model {} reads {} tokens ([task] length), --model {} reads {}; {}", source, length,
-                                     first, b.length_, why));
-      if (tok->to_string() != b.tokenizer_->to_string())
-        throw InputError(fmt::format("--model {} and --model {} have different tokenizers ({} and {} words); {}", source,
-                                     first, tok->vocab_size(), b.tokenizer_->vocab_size(), why));
-      if (!(labels == b.labels_))
+      if (reads.kind != b.kind_)
+        throw InputError(fmt::format("--model {} is a {} model, --model {} a {} one; {}", source, reads.kind, first,
+                                     b.kind_, why));
+      if (b.image()) {
+        const data::ImageInput& x = reads.image;
+        const data::ImageInput& y = b.image_;
+        if (x.rows != y.rows || x.cols != y.cols || x.channels != y.channels)
+          throw InputError(fmt::format("--model {} reads images of {} x {} pixels and {} channel(s) (rows x cols, "
+                                       "channels), --model {} reads {} x {} and {}; {}",
+                                       source, x.rows, x.cols, x.channels, first, y.rows, y.cols, y.channels, why));
+        if (x.mean != y.mean || x.stddev != y.stddev)
+          throw InputError(fmt::format("--model {} standardises pixels with mean {} and stddev {}, --model {} with {} "
+                                       "and {}: they were trained on different images; {}",
+                                       source, x.mean, x.stddev, first, y.mean, y.stddev, why));
+      } else {
+        if (reads.length != b.length_)
+          throw InputError(fmt::format("--model {} reads {} tokens ([task] length), --model {} reads {}; {}", source,
+                                       reads.length, first, b.length_, why));
+        if (reads.tokenizer->to_string() != b.tokenizer_->to_string())
+          throw InputError(fmt::format("--model {} and --model {} have different tokenizers ({} and {} words); {}",
+                                       source, first, reads.tokenizer->vocab_size(), b.tokenizer_->vocab_size(), why));
+      }
+      if (!(reads.labels == b.labels_))
         throw InputError(fmt::format("--model {} has labels ({}), --model {} has ({}); {}", source,
-                                     short_list(labels.names()), first, short_list(b.labels_.names()), why));
+                                     short_list(reads.labels.names()), first, short_list(b.labels_.names()), why));
     }
     for (const auto& other : b.models_)
       if (other->instances == m->instances)
@@ -160,6 +214,12 @@ std::vector<int64_t> Bundle::instances() const {
   for (const auto& m : models_) ns.push_back(m->instances);
   return ns;
 }
+
+std::string ServedModel::dtype() const {
+  return precision == MatmulPrecision::bf16 && bf16_matmul_is_fast() ? "bf16" : "f32";
+}
+
+bool ServedModel::bf16_unavailable() const { return precision == MatmulPrecision::bf16 && !bf16_matmul_is_fast(); }
 
 ServedModel& Bundle::model(int64_t n) {
   for (auto& m : models_)
@@ -207,6 +267,32 @@ EncodedInput Bundle::encode_ids(const std::vector<int64_t>& ids) const {
     e.ids[k] = static_cast<int32_t>(ids[k]);
   }
   e.positions = token_level() ? static_cast<int64_t>(ids.size()) : 1;
+  return e;
+}
+
+EncodedInput Bundle::encode_image(const std::vector<float>& raw) const {
+  if (static_cast<int64_t>(raw.size()) != length_)
+    throw std::invalid_argument(fmt::format("has {} pixel values, the models read {}", raw.size(), length_));
+  EncodedInput e;
+  e.pixels.resize(raw.size());
+  for (std::size_t k = 0; k < raw.size(); ++k) {
+    if (!(raw[k] >= 0.f && raw[k] <= 255.f))
+      throw std::invalid_argument(fmt::format("[{}] = {} is outside 0..255 (0 = background, 255 = ink)", k, raw[k]));
+    // As runtime/src/data/idx.cpp scales an IDX byte, then as the image task standardised it.
+    float unit = raw[k];
+    unit *= 1.f / 255.f;
+    e.pixels[k] = image_.standardise(unit);
+  }
+  e.positions = 1;
+  return e;
+}
+
+EncodedInput Bundle::typical_input() const {
+  if (image()) return encode_image(std::vector<float>(static_cast<std::size_t>(length_), 0.f));
+  EncodedInput e;
+  e.ids.assign(static_cast<std::size_t>(length_), data::WordTokenizer::kUnk);
+  if (!token_level()) e.ids[0] = data::WordTokenizer::kCls;
+  e.positions = token_level() ? length_ : 1;
   return e;
 }
 

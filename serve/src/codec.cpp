@@ -12,7 +12,49 @@ using nlohmann::json;
 
 [[noreturn]] void bad(const std::string& field, const std::string& message) { throw RequestError(400, field, message); }
 
+// "rows x cols = values" (x channels when there are several): what an image request must hold.
+std::string image_size(const Bundle& bundle) {
+  const data::ImageInput& in = bundle.image_input();
+  if (in.channels == 1) return fmt::format("{} x {} = {}", in.rows, in.cols, in.values());
+  return fmt::format("{} channels x {} x {} = {}", in.channels, in.rows, in.cols, in.values());
+}
+
+// An image: a list of pixel values (or {"pixels": list}), 0..255 as the IDX file stores them.
+EncodedInput parse_image(const json& v, const std::string& field, const Bundle& bundle) {
+  const std::string what = fmt::format("a list of {} pixel values (rows x cols, row-major, 0..255)", image_size(bundle));
+  const json* list = &v;
+  std::string at = field;
+  if (v.is_object()) {
+    for (const auto& [key, _] : v.items())
+      if (key != "pixels")
+        bad(field + "." + key, fmt::format("{}.{}: unknown field (an image is {}, or {{\"pixels\": [...]}})", field, key, what));
+    if (!v.contains("pixels")) bad(field, fmt::format("{} must have \"pixels\": {}", field, what));
+    list = &v["pixels"];
+    at = field + ".pixels";
+  }
+  if (!list->is_array())
+    bad(at, fmt::format("{} must be {}: the models read images", at, what));
+  if (list->empty()) bad(at, fmt::format("{} is empty: an image is {}", at, what));
+  if (static_cast<int64_t>(list->size()) != bundle.length())
+    bad(at, fmt::format("{} has {} pixel values, the models read {}", at, list->size(), image_size(bundle)));
+  std::vector<float> raw(list->size());
+  for (std::size_t k = 0; k < list->size(); ++k) {
+    const json& p = (*list)[k];
+    if (!p.is_number())
+      bad(fmt::format("{}[{}]", at, k), fmt::format("{}[{}] must be a number (a pixel value 0..255)", at, k));
+    const double d = p.get<double>();
+    if (!(d >= 0.0 && d <= 255.0))
+      bad(fmt::format("{}[{}]", at, k),
+          fmt::format("{}[{}] = {} is outside 0..255 (pixel values as the IDX file stores them: 0 = background, "
+                      "255 = ink)",
+                      at, k, p.dump()));
+    raw[k] = static_cast<float>(d);
+  }
+  return bundle.encode_image(raw);
+}
+
 EncodedInput parse_input(const json& v, const std::string& field, const Bundle& bundle) {
+  if (bundle.image()) return parse_image(v, field, bundle);
   if (v.is_string()) return bundle.encode_text(v.get<std::string>());
   if (!v.is_object()) bad(field, fmt::format("{} must be a string or an object with \"text\", \"tokens\" or \"ids\"", field));
   int given = 0;

@@ -13,8 +13,7 @@ namespace datamux::serve {
 Dispatcher::Dispatcher(Bundle& bundle, RequestQueue& queue, ServiceTimes& times, Policy policy, Metrics& metrics,
                        int omp_threads)
     : bundle_(bundle), queue_(queue), times_(times), policy_(policy), metrics_(metrics), omp_threads_(omp_threads) {
-  typical_.ids.assign(static_cast<std::size_t>(bundle_.length()), data::WordTokenizer::kUnk);
-  if (!bundle_.token_level()) typical_.ids[0] = data::WordTokenizer::kCls;
+  typical_ = bundle_.typical_input();
   last_timed_.assign(bundle_.models().size(), Clock::now());
 }
 

@@ -23,16 +23,24 @@ std::vector<std::vector<float>> run_row(ServedModel& served, const std::vector<c
   const int64_t n = served.instances;
   if (static_cast<int64_t>(row.size()) != n)
     throw std::invalid_argument(fmt::format("run_row: {} inputs for N = {}", row.size(), n));
-  const int64_t L = static_cast<int64_t>(row.front()->ids.size());
+  const bool image = !row.front()->pixels.empty();
+  const int64_t L = static_cast<int64_t>(image ? row.front()->pixels.size() : row.front()->ids.size());
   runtime::Batch batch;
-  batch.inputs = Tensor::empty({n, 1, L}, DType::i32);
-  for (int64_t i = 0; i < n; ++i)
-    std::memcpy(batch.inputs.data<int32_t>() + i * L, row[static_cast<std::size_t>(i)]->ids.data(), static_cast<std::size_t>(L) * 4);
+  // As the tasks gather a batch: token ids i32 [N, B, L], or an image's pixels f32 [N, B, values].
+  batch.inputs = Tensor::empty({n, 1, L}, image ? DType::f32 : DType::i32);
+  for (int64_t i = 0; i < n; ++i) {
+    const EncodedInput& in = *row[static_cast<std::size_t>(i)];
+    if (image)
+      std::memcpy(batch.inputs.data<float>() + i * L, in.pixels.data(), static_cast<std::size_t>(L) * 4);
+    else
+      std::memcpy(batch.inputs.data<int32_t>() + i * L, in.ids.data(), static_cast<std::size_t>(L) * 4);
+  }
   batch.targets = Tensor::empty(token_level ? Shape{n, 1, L} : Shape{n, 1}, DType::i32);
   std::fill_n(batch.targets.data<int32_t>(), batch.targets.numel(), runtime::kIgnore);
   batch.examples = n;
 
   NoGradGuard no_grad;
+  set_matmul_precision(served.precision);  // process-wide; only the dispatcher thread runs models
   const Tensor logits = served.model->forward(batch).main.logits.to(DType::f32).contiguous();
   const int64_t per_slot = token_level ? L * classes : classes;
   if (logits.numel() != n * per_slot)

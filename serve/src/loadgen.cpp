@@ -40,8 +40,10 @@ void check_url(const std::string& url) {
     throw InputError(fmt::format("--url {}: give http://127.0.0.1:PORT (the load generator only talks to this machine)", url));
 }
 
-Outcome send(httplib::Client& client, const Arrival& a, const std::string& text) {
-  const json body = {{"id", a.id}, {"inputs", json::array({text})}};
+Outcome send(httplib::Client& client, const Arrival& a, const json& input) {
+  json body = json::object();
+  body["id"] = a.id;
+  body["inputs"] = json::array({input});
   Outcome o;
   const httplib::Result r = client.Post("/v1/predict", body.dump(), "application/json");
   o.latency_s = std::chrono::duration<double>(Clock::now() - a.at).count();
@@ -115,6 +117,21 @@ LoadgenReport run_loadgen(const LoadgenOptions& o, const std::function<void(cons
   if (o.connections < 1 || o.connections > 1024) throw InputError("--connections must be in [1, 1024]");
   if (o.max_requests < 1) throw InputError("--max-requests must be at least 1");
   const std::vector<std::string> texts = o.texts.empty() ? default_loadgen_texts() : o.texts;
+  // Each request's INPUT: a text, or with json_inputs the line as JSON (an image's pixel list, ...).
+  std::vector<json> inputs;
+  for (std::size_t k = 0; k < texts.size(); ++k) {
+    if (!o.json_inputs) {
+      inputs.emplace_back(texts[k]);
+      continue;
+    }
+    try {
+      inputs.push_back(json::parse(texts[k]));
+    } catch (const json::exception& e) {
+      throw InputError(fmt::format("--inputs line {}: not a JSON value ({}); with --json-inputs each line is one INPUT "
+                                   "as POST /v1/predict takes it, e.g. an image's pixel list [0, 12, ...]",
+                                   k + 1, e.what()));
+    }
+  }
 
   std::mutex m;
   std::condition_variable cv;
@@ -151,7 +168,7 @@ LoadgenReport run_loadgen(const LoadgenOptions& o, const std::function<void(cons
         // A connection idle for a while may be closed by the server's keep-alive timeout at the moment
         // this request goes out; a fresh one avoids losing the request in that race.
         if (Clock::now() - last_used > std::chrono::seconds(1)) client.stop();
-        const Outcome out = send(client, a, texts[static_cast<std::size_t>(a.id) % texts.size()]);
+        const Outcome out = send(client, a, inputs[static_cast<std::size_t>(a.id) % inputs.size()]);
         last_used = Clock::now();
         std::lock_guard lock(m);
         --busy;

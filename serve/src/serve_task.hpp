@@ -3,6 +3,7 @@
 // batches to give.
 #pragma once
 
+#include <datamux/runtime/data/image_input.hpp>
 #include <datamux/runtime/data/label_set.hpp>
 #include <datamux/runtime/data/tokenizer.hpp>
 #include <datamux/runtime/task.hpp>
@@ -32,6 +33,29 @@ class ServeTask : public runtime::Task {
  private:
   std::string kind_;
   int64_t length_, vocab_, classes_;
+};
+
+/// An image classifier's shapes, from the checkpoint's image description (as the image task describes them).
+class ServeImageTask : public runtime::Task {
+ public:
+  explicit ServeImageTask(data::ImageInput input) : input_(std::move(input)) {}
+  std::string kind() const override { return "image_classification"; }
+  void describe(BuildContext& ctx) const override {
+    ctx.input = InputKind::Image;
+    ctx.channels = input_.channels;
+    ctx.height = input_.rows;
+    ctx.width = input_.cols;
+    ctx.num_classes = static_cast<int64_t>(input_.labels.size());
+  }
+  bool token_level() const override { return false; }
+  runtime::Batch next_train_batch(int64_t, int64_t) override { throw std::logic_error("a served task has no training data"); }
+  std::vector<runtime::Batch> eval_batches(runtime::Split, int64_t, int64_t) const override {
+    throw std::logic_error("a served task has no evaluation data");
+  }
+  std::string summary() const override { return "image_classification (served)"; }
+
+ private:
+  data::ImageInput input_;
 };
 
 }  // namespace datamux::serve::detail

@@ -117,11 +117,18 @@ void Server::Impl::predict(const httplib::Request& req, httplib::Response& res) 
 void Server::Impl::routes() {
   http.Post("/v1/predict", [this](const httplib::Request& req, httplib::Response& res) { predict(req, res); });
   http.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+    nlohmann::json dtype = nlohmann::json::object();  // per N: what its passes run in
+    for (const auto& m : bundle.models()) dtype[std::to_string(m->instances)] = m->dtype();
     nlohmann::json j = {{"status", draining ? "draining" : "ok"},
                         {"task", bundle.task_kind()},
                         {"instances", bundle.instances()},
+                        {"dtype", dtype},
                         {"policy", options.policy.describe()},
                         {"queue_depth", queue.depth()}};
+    if (bundle.image()) {
+      const data::ImageInput& in = bundle.image_input();
+      j["image"] = {{"rows", in.rows}, {"cols", in.cols}, {"channels", in.channels}};
+    }
     res.status = draining ? 503 : 200;
     res.set_content(j.dump(), "application/json");
   });

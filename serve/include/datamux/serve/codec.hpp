@@ -5,6 +5,8 @@
 //     "text":   a string,
 //     "tokens": a list of words (pre-split; token tasks label each),
 //     "ids":    a list of token ids as the model reads them (at most [task] length).
+//   For an image model, INPUT is a list of rows x cols pixel values 0..255 (row-major, 0 = background,
+//   255 = ink, as in the IDX file; scaled by 1/255 and standardised as in training), or {"pixels": list}.
 // Response: {"id": ..., "results": [RESULT, ...]} (or "result" for "input"), where RESULT is
 //   classification: {"label": "spam", "scores": {"ham": 0.02, "spam": 0.98}, "n": 5}
 //   token tasks:    {"labels": ["DET", "NOUN", ...], "scores": [0.97, 0.88, ...], "n": 5}
@@ -43,7 +45,8 @@ struct PredictRequest {
 };
 
 /// Parses and encodes a body. Throws RequestError(400, field, message) for malformed JSON, a missing or
-/// mistyped field, an empty or too long list, or an id out of range.
+/// mistyped field, an empty or too long list, an id out of range, or an image with the wrong number of
+/// pixels or a pixel value outside 0..255.
 PredictRequest parse_predict(std::string_view body, const Bundle& bundle, std::size_t max_inputs);
 
 /// The 200 body for a served request.

@@ -1,9 +1,10 @@
 // datamux/serve/inference.hpp - one backbone pass over one multiplexed row: N encoded inputs in,
 // N sets of class probabilities out.
 //
-// The row is a Batch of shape [N, 1, L] with every target ignored, run through MuxModel::forward in eval
-// mode under NoGradGuard: the same forward pass `datamux eval` makes for a row holding the same inputs
-// in the same order, so the scores are those eval computes for them.
+// The row is a Batch of shape [N, 1, L] (token ids, or an image's standardised pixels) with every target
+// ignored, run through MuxModel::forward in eval mode under NoGradGuard with the model's [model] dtype:
+// the same forward pass `datamux eval` makes for a row holding the same inputs in the same order, so the
+// scores are those eval computes for them.
 #pragma once
 
 #include <datamux/serve/bundle.hpp>

@@ -25,6 +25,7 @@ struct LoadgenOptions {
   int connections = 64;         // requests in flight at most (one keep-alive connection each)
   double timeout_s = 30;        // per request
   std::vector<std::string> texts;  // request inputs, used in turn (one per request)
+  bool json_inputs = false;        // each of `texts` is a JSON INPUT (e.g. an image's pixel list), not a text
   uint64_t seed = 1;
 };
 
@@ -41,7 +42,8 @@ struct LoadgenReport {
   nlohmann::json to_json() const;
 };
 
-/// Throws InputError for a malformed or non-loopback URL, or rate/duration/connections out of range.
+/// Throws InputError for a malformed or non-loopback URL, rate/duration/connections out of range, or
+/// (json_inputs) an input that is not JSON.
 LoadgenReport run_loadgen(const LoadgenOptions& options, const std::function<void(const std::string&)>& progress = {});
 
 /// Texts for requests when none are given: short e-mail-like lines.
