@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <string_view>
 
 namespace datamux::runtime {
 
@@ -170,7 +171,33 @@ MuxModel::MuxModel(const PipelineConfig& c, const Task& task, Registry& registry
     register_module("retrieval_head", retrieval_);
     names_ += retrieval_task_ ? " -> retrieval head" : fmt::format(" (+ retrieval loss x{})", retrieval_coeff_);
   }
+  const double linear_std = c.model.get_float("linear_init_stddev");
+  if (linear_std >= 0.0) reinit_normal(static_cast<float>(linear_std), ctx_.seed * 1000003u + 7);
   check_fit();
+}
+
+// [model] linear_init_stddev: the reference code's initialisation (Hugging Face `init_weights`) in place
+// of each plugin's own (PyTorch's default uniform for dense layers): the weights of every dense layer
+// after the embedding drawn from N(0, std), every bias zero. A dense weight is a parameter named
+// `*.weight` with 2 dims (or 3: one matrix per instance, as in the mlp demux) whose layer is not a norm
+// (`*norm*.weight` are layer-norm gains, kept at 1); convolution kernels (4 dims), learned prefixes and
+// keys are left as built. The mux keeps its own: its codes are what keeps the instances apart.
+void MuxModel::reinit_normal(float stddev, uint64_t seed) {
+  NoGradGuard no_grad;
+  Rng rng(seed);
+  auto ends_with = [](const std::string& s, std::string_view tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  for (auto& [name, p] : named_parameters()) {
+    if (name.rfind("mux.", 0) == 0 || name.rfind("embed.", 0) == 0) continue;
+    if (ends_with(name, ".bias")) {
+      p.fill_(0.f);
+    } else if (ends_with(name, ".weight") && (p.dim() == 2 || p.dim() == 3)) {
+      const std::size_t layer = name.rfind('.', name.size() - 8);  // the segment before ".weight"
+      if (name.find("norm", layer == std::string::npos ? 0 : layer) == std::string::npos)
+        p.copy_(Tensor::randn(p.shape(), rng, 0.f, stddev));
+    }
+  }
 }
 
 std::string MuxModel::summary() const { return names_; }

@@ -63,6 +63,11 @@ const std::vector<OptionSpec>& model_schema() {
                 "text tasks: init stddev of the position embeddings alone (-1 = embedding_stddev; an ablation "
                 "knob, see docs/results.md, Large N)",
                 -1.0),
+      opt_float("linear_init_stddev", -1.0,
+                "-1 = each plugin's own init; >= 0: the weights of every dense layer after the embedding (not "
+                "the mux's) from N(0, s) and every bias 0, as the reference code initialises (s = 0.02); learns "
+                "faster at large N (docs/results.md, Large N)",
+                -1.0),
   };
   return s;
 }

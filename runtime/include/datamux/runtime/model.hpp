@@ -38,6 +38,7 @@ class MuxModel : public Module {
 
  private:
   void check_fit();
+  void reinit_normal(float stddev, uint64_t seed);
 
   BuildContext ctx_;
   bool task_token_level_ = false;
