@@ -4,7 +4,7 @@
 # and with MUX-PLMs' own, on Brown POS tagging and SpamAssassin, against plain N = 1; then a throughput
 # pass over the final models and the table (markdown, on stdout at the end).
 #
-#   bash scripts/muxplm_recipe.sh                 # N = 1, 2 and 5, seed 1: 30 runs, one at a time
+#   bash scripts/muxplm_recipe.sh                 # N = 1, 2 and 5, seed 1: 34 runs, one at a time
 #   N_LIST="5" SEEDS="2 3" TASKS=brown VARIANTS="a d" bash scripts/muxplm_recipe.sh   # more seeds, a subset
 #   bash scripts/muxplm_recipe.sh --table         # only the throughput pass and the table of the runs made
 #
@@ -13,6 +13,7 @@
 #   (b) DataMUX after the retrieval warm-up: stage 1 (gaussian + index) -> stage 3
 #   (c) the MUX-PLMs recipe with gaussian + index: stage 1 -> stage 2 (masked LM) -> stage 3
 #   (d) the MUX-PLMs recipe with contextual mux + rsa demux (the pipelines' own model): 1 -> 2 -> 3
+#   (e) a control: contextual mux + rsa demux from scratch (what (d) owes to the model, not the recipe)
 #   N = 1: variant (a) at N = 1, the model without multiplexing (one instance, its code and prefix).
 # Every stage-3 run has the same loss, 0.9 x task + 0.1 x retrieval.
 # Runs go to $OUT (default runs/muxplm), one folder per run; a run whose results.json exists is not
@@ -20,7 +21,7 @@
 # `datamux eval` (one thread) in $ROUNDS interleaved rounds (default 2) and keeps each model's best
 # inference examples/s (bench-*.json next to results.json; also kept when done already).
 # Environment: DATAMUX (default build/bin/datamux), OUT, N_LIST (default "1 2 5"), TASKS ("brown spam"),
-# VARIANTS ("a b c d"), SEEDS (default 1; model.seed), ROUNDS, EXTRA (more --set args for every run,
+# VARIANTS ("a b c d e"), SEEDS (default 1; model.seed), ROUNDS, EXTRA (more --set args for every run,
 # default "--set model.threads=1").
 set -euo pipefail
 
@@ -30,7 +31,7 @@ DATAMUX="${DATAMUX:-build/bin/datamux}"
 OUT="${OUT:-runs/muxplm}"
 N_LIST="${N_LIST:-1 2 5}"
 TASKS="${TASKS:-brown spam}"
-VARIANTS="${VARIANTS:-a b c d}"
+VARIANTS="${VARIANTS:-a b c d e}"
 SEEDS="${SEEDS:-1}"
 ROUNDS="${ROUNDS:-2}"
 EXTRA="${EXTRA:---set model.threads=1}"
@@ -81,7 +82,8 @@ experiments() {
                  --set "train.init_from='$OUT/$k-stage1-n$n$sfx/model.safetensors'"
                run "$v-recipe-$task-n$n$sfx" "$(stage3 "$task")" $N $S $m \
                  --set "train.init_from='$OUT/$k-stage2-$task-n$n$sfx/model.safetensors'" ;;
-            *) echo "unknown variant '$v' in VARIANTS (a, b, c or d)" >&2; exit 2 ;;
+            e) run "e-scratch-$task-n$n$sfx" "$(stage3 "$task")" $N $S $CR --set "train.init_from=''" ;;
+            *) echo "unknown variant '$v' in VARIANTS (a, b, c, d or e)" >&2; exit 2 ;;
           esac
         done
       done
@@ -89,11 +91,11 @@ experiments() {
   done
 }
 
-# Inference throughput of every final model (a fine-tuning run: n1-*, a-*, b-*, c-*, d-*), measured in
+# Inference throughput of every final model (a fine-tuning run: n1-*, a-* ... e-*), measured in
 # interleaved rounds with one thread so that the ratios between models share the machine's load.
 throughput() {
   local dirs=()
-  for d in "$OUT"/n1-* "$OUT"/[abcd]-*; do [ -f "$d/model.safetensors" ] && dirs+=("$d"); done
+  for d in "$OUT"/n1-* "$OUT"/[abcde]-*; do [ -f "$d/model.safetensors" ] && dirs+=("$d"); done
   [ "${#dirs[@]}" -gt 0 ] || return 0
   echo "== throughput: ${#dirs[@]} models x $ROUNDS rounds, one thread ($(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg))"
   for r in $(seq 1 "$ROUNDS"); do
@@ -118,17 +120,18 @@ def speed(name):  # best inference ex/s of the throughput pass, else the run's o
     b = [load(name, os.path.basename(f))["inference_examples_per_s"] for f in glob.glob(os.path.join(out, name, "bench-*.json"))]
     return max(b) if b else load(name)["inference_examples_per_s"]
 HOW = {"a": "(a) DataMUX from scratch (gaussian + index)", "b": "(b) DataMUX after the retrieval warm-up",
-       "c": "(c) recipe, gaussian + index", "d": "(d) recipe, contextual + rsa"}
+       "c": "(c) recipe, gaussian + index", "d": "(d) recipe, contextual + rsa",
+       "e": "(e) control: contextual + rsa from scratch"}
 print("| task | N | model and training | seed | test accuracy | per-index range | stage-2 masked-token accuracy | inference ex/s | x N = 1 | wall |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 for task, label in (("brown", "Brown POS"), ("spam", "SpamAssassin")):
-    for seed in sorted({int(m.group(1) or 1) for f in os.listdir(out) if (m := re.search(r"^(?:n1|[abcd]-\w+)-" + task + r"(?:-n\d+)?(?:-s(\d+))?$", f))}):
+    for seed in sorted({int(m.group(1) or 1) for f in os.listdir(out) if (m := re.search(r"^(?:n1|[abcde]-\w+)-" + task + r"(?:-n\d+)?(?:-s(\d+))?$", f))}):
         sfx = "" if seed == 1 else f"-s{seed}"
         base = load(f"n1-{task}{sfx}")
         base_speed = speed(f"n1-{task}{sfx}") if base else None
         rows = [(1, "plain N = 1 (gaussian + index, from scratch)", f"n1-{task}{sfx}", None)]
         for n in (2, 5):
-            for v, stem in (("a", "scratch"), ("b", "warmup"), ("c", "recipe"), ("d", "recipe")):
+            for v, stem in (("a", "scratch"), ("b", "warmup"), ("c", "recipe"), ("d", "recipe"), ("e", "scratch")):
                 pre = {"c": f"gi-stage2-{task}-n{n}{sfx}", "d": f"cr-stage2-{task}-n{n}{sfx}"}.get(v)
                 rows.append((n, HOW[v], f"{v}-{stem}-{task}-n{n}{sfx}", pre))
         for n, how, name, pre in rows:
