@@ -41,6 +41,11 @@ const std::vector<OptionSpec>& task_schema() {
       opt_int("eval_examples", 2048, "retrieval: held-out sequences generated for evaluation", 1, 1 << 20),
       opt_string("corpus", "brown", "mlm: the packaged text to mask when train_file is empty (laid out and tokenized "
                  "as token_tagging or text_classification on it)", {"brown", "spam_assassin"}),
+      opt_int("mlm_train_examples", -1,
+              "mlm: training examples to mask; -1 = train_examples (the fine-tuning task's), 0 = the whole "
+              "training split; the tokenizer is still built from the first train_examples, so word ids match "
+              "the fine-tuning task's",
+              -1),
       opt_float("mask_probability", 0.15, "mlm: share of word positions selected for prediction (80% become "
                 "[MASK], 10% a random word, 10% stay)", 0.01, 1.0),
   };

@@ -221,17 +221,30 @@ class MlmTask : public Task {
   std::size_t cursor_ = 0;
 };
 
-// The Brown corpus as token_tagging reads it: the same split, training limit and tokenizer.
+// How many training examples to mask: mlm_train_examples, or train_examples when it is -1 (0 = all).
+int64_t mlm_limit(const PipelineConfig& c) {
+  const int64_t own = c.task.get_int("mlm_train_examples");
+  return own >= 0 ? own : c.task.get_int("train_examples");
+}
+
+void keep_first(std::vector<int64_t>& v, int64_t limit) {
+  if (limit > 0 && static_cast<int64_t>(v.size()) > limit) v.resize(static_cast<std::size_t>(limit));
+}
+
+// The Brown corpus as token_tagging reads it: the same split and tokenizer (built from the first
+// train_examples training sentences, as there). The masked text may reach further into the training
+// split (mlm_train_examples): more unlabelled text for pre-training, never a test or validation sentence.
 std::unique_ptr<Task> make_brown(const PipelineConfig& c) {
   data::BrownOptions o;
   o.simplify_tags = true;
   data::TaggingDataset all = data::load_brown(c.task.get_string("data_dir"), o);
   data::Split split = detail::make_split(c, all.size(), 0);
-  const int64_t limit = c.task.get_int("train_examples");
-  if (limit > 0 && static_cast<int64_t>(split.train.size()) > limit) split.train.resize(static_cast<std::size_t>(limit));
+  std::vector<int64_t> vocab_rows = split.train;
+  keep_first(vocab_rows, c.task.get_int("train_examples"));
+  keep_first(split.train, mlm_limit(c));
   const int64_t L = c.task.get_int("length");
   WordTokenizer tok =
-      WordTokenizer::build_from_words(detail::pick(all.words, split.train), detail::tokenizer_options(c, L));
+      WordTokenizer::build_from_words(detail::pick(all.words, vocab_rows), detail::tokenizer_options(c, L));
   std::vector<int32_t> ids(static_cast<std::size_t>(all.size() * L), kPadId);
   for (int64_t e = 0; e < all.size(); ++e) {
     const std::vector<int32_t> row = tok.encode_words(all.words[static_cast<std::size_t>(e)]);
@@ -264,8 +277,7 @@ std::unique_ptr<Task> make_texts(const PipelineConfig& c) {
   const int64_t L = c.task.get_int("length");
   if (L < 2) throw InputError("[task] length must be at least 2 for mlm on texts ([CLS] + one word)");
   WordTokenizer tok = WordTokenizer::build(detail::pick(texts, split.train), detail::tokenizer_options(c, L - 1));
-  const int64_t limit = c.task.get_int("train_examples");
-  if (limit > 0 && static_cast<int64_t>(split.train.size()) > limit) split.train.resize(static_cast<std::size_t>(limit));
+  keep_first(split.train, mlm_limit(c));
   std::vector<int32_t> ids(static_cast<std::size_t>(n * L), kPadId);
   for (int64_t e = 0; e < n; ++e) {
     ids[static_cast<std::size_t>(e * L)] = WordTokenizer::kCls;

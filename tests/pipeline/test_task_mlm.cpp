@@ -10,9 +10,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 
 #include "run_test_util.hpp"
 
@@ -275,4 +277,69 @@ TEST(MlmTask, RecipePipelinesChainAndAgreeOnShapesAndTokenizer) {
       EXPECT_EQ(s2.task.get_float(key), s3.task.get_float(key)) << key;
     EXPECT_EQ(s2.task.get_bool("lowercase"), s3.task.get_bool("lowercase"));
   }
+}
+
+// mlm_train_examples: the masked text may reach past the fine-tuning task's train_examples into the rest
+// of the training split (more unlabelled text for pre-training), while the tokenizer stays the one built
+// from the first train_examples sentences (the fine-tuning task's) and the held-out splits do not change.
+TEST(MlmTask, MlmTrainExamplesWidensTheTextButKeepsTheTokenizerAndTheHeldOutSplits) {
+  const fs::path dir = scratch_dir("mlm-brown-pool");
+  {
+    std::ofstream f(dir / "ca01");
+    for (int s = 0; s < 40; ++s) {  // 40 sentences, every word its sentence's own
+      f << "\n\n\t";
+      for (int w = 0; w < 4; ++w) f << "s" << s << "w" << w << "/nn ";
+      f << "./.\n";
+    }
+    std::ofstream(dir / "cats.txt") << "ca01 news\n";
+    fs::copy_file(fs::path(DATAMUX_TEST_DATA_DIR) / "brown/good/package.json", dir / "package.json");
+  }
+  auto counts = [](const Task& t) {  // "... <train> train / <validation> validation / <test> test"
+    const std::string s = t.summary();
+    const std::size_t at = s.rfind("; ");
+    std::istringstream in(s.substr(at + 2));
+    int64_t train = 0, val = 0, test = 0;
+    std::string word;
+    in >> train >> word >> word >> val >> word >> word >> test;
+    return std::array<int64_t, 3>{train, val, test};
+  };
+  auto tokenizer_of = [](const Task& t) { return WordTokenizer::from_string(t.metadata().front().second); };
+  auto make = [&](std::vector<std::string> extra) {
+    extra.insert(extra.end(), {"task.data_dir=\"" + dir.string() + "\"", "task.corpus=\"brown\"", "task.vocab=0",
+                               "task.train_examples=5", "task.test_fraction=0.25", "task.length=8"});
+    return make_task(load_pipeline(pipeline_fixture("mlm_small.toml"), extra));
+  };
+  const std::unique_ptr<Task> fine = make({"task.kind=\"token_tagging\""});
+  const std::unique_ptr<Task> same = make({});
+  const std::unique_ptr<Task> all = make({"task.mlm_train_examples=0"});
+  const std::unique_ptr<Task> some = make({"task.mlm_train_examples=12"});
+
+  const auto c_same = counts(*same), c_all = counts(*all), c_some = counts(*some);
+  EXPECT_EQ(c_same[0], 5) << same->summary();
+  EXPECT_EQ(c_some[0], 12) << some->summary();
+  EXPECT_GT(c_all[0], 12) << all->summary();
+  EXPECT_EQ(c_all[0] + c_all[1] + c_all[2], 40) << "the whole training split, nothing held out: " << all->summary();
+  for (const auto& c : {c_all, c_some}) {
+    EXPECT_EQ(c[1], c_same[1]) << "validation split unchanged";
+    EXPECT_EQ(c[2], c_same[2]) << "test split unchanged";
+  }
+  // 5 sentences of 5 words each ("." shared) + the specials: the fine-tuning task's vocabulary, in each.
+  const WordTokenizer t_fine = tokenizer_of(*fine);
+  EXPECT_EQ(t_fine.vocab_size(), t_fine.num_special() + 5 * 4 + 1);
+  for (const Task* t : {same.get(), all.get(), some.get()}) {
+    const WordTokenizer tok = tokenizer_of(*t);
+    ASSERT_EQ(tok.vocab_size(), t_fine.vocab_size());
+    for (int32_t i = 0; i < tok.vocab_size(); ++i) EXPECT_EQ(tok.token(i), t_fine.token(i)) << i;
+  }
+  // The wider pool is really drawn from: a pass over it holds sentences whose words the vocabulary has
+  // never seen ([UNK]), which the 5 vocabulary sentences alone never give.
+  auto unknown_inputs = [](Task& t, int64_t batches) {
+    int64_t unk = 0;
+    for (int64_t i = 0; i < batches; ++i)
+      for (int32_t id : t.next_train_batch(1, 8).inputs.to_ints()) unk += id == WordTokenizer::kUnk;
+    return unk;
+  };
+  EXPECT_EQ(unknown_inputs(*same, 10), 0);
+  EXPECT_GT(unknown_inputs(*all, 10), 0);
+  fs::remove_all(dir);
 }
