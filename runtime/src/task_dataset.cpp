@@ -150,13 +150,7 @@ class ImageTask : public DatasetTask {
  public:
   ImageTask(Rows rows, data::Split split, uint64_t seed, int64_t limit, data::ImageInput input)
       : DatasetTask("image_classification", std::move(rows), std::move(split), seed, limit), input_(std::move(input)) {}
-  void describe(BuildContext& ctx) const override {
-    ctx.input = InputKind::Image;
-    ctx.channels = input_.channels;
-    ctx.height = input_.rows;
-    ctx.width = input_.cols;
-    ctx.num_classes = static_cast<int64_t>(input_.labels.size());
-  }
+  void describe(BuildContext& ctx) const override { input_.describe(ctx); }
   // The shape and the standardisation, so that `datamux serve` reads raw pixels as training did.
   std::vector<std::pair<std::string, std::string>> metadata() const override {
     return {{"datamux.image", input_.to_string()}};

@@ -40,13 +40,7 @@ class ServeImageTask : public runtime::Task {
  public:
   explicit ServeImageTask(data::ImageInput input) : input_(std::move(input)) {}
   std::string kind() const override { return "image_classification"; }
-  void describe(BuildContext& ctx) const override {
-    ctx.input = InputKind::Image;
-    ctx.channels = input_.channels;
-    ctx.height = input_.rows;
-    ctx.width = input_.cols;
-    ctx.num_classes = static_cast<int64_t>(input_.labels.size());
-  }
+  void describe(BuildContext& ctx) const override { input_.describe(ctx); }
   bool token_level() const override { return false; }
   runtime::Batch next_train_batch(int64_t, int64_t) override { throw std::logic_error("a served task has no training data"); }
   std::vector<runtime::Batch> eval_batches(runtime::Split, int64_t, int64_t) const override {

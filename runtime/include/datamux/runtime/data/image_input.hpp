@@ -9,6 +9,8 @@
 //   float x = in.standardise(raw * (1.f / 255.f));
 #pragma once
 
+#include <datamux/context.hpp>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -25,6 +27,14 @@ struct ImageInput {
   int64_t values() const { return channels * rows * cols; }
   /// A pixel already scaled to [0, 1] as training read it.
   float standardise(float unit) const { return (unit - mean) / stddev; }
+  /// The model shape these images give (Task::describe of the image task, trained or served).
+  void describe(BuildContext& ctx) const {
+    ctx.input = InputKind::Image;
+    ctx.channels = channels;
+    ctx.height = rows;
+    ctx.width = cols;
+    ctx.num_classes = static_cast<int64_t>(labels.size());
+  }
 
   /// JSON {"format": "datamux-image", "version": 1, "rows", "cols", "channels", "mean", "stddev", "labels"};
   /// the floats are written so that they read back bit for bit.
