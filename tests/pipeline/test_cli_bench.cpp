@@ -49,7 +49,7 @@ TEST(CliBench, SmokeJsonHasEveryRow) {
     const std::string name = row["name"].get<std::string>();
     if (row["group"] == "mux" || name.rfind("inference", 0) == 0 || name.rfind("fwd ", 0) == 0)
       EXPECT_EQ(row["tape_nodes_per_iter"].get<double>(), 0.0) << name;
-    if (row["group"] == "train") EXPECT_GT(row["tape_nodes_per_iter"].get<double>(), 0.0) << name;
+    if (row["group"] == "train") { EXPECT_GT(row["tape_nodes_per_iter"].get<double>(), 0.0) << name; }
   }
 }
 

@@ -112,7 +112,7 @@ TEST(RunRetrieval, MetricsCsvHoldsTheTrainingCurvePerInstance) {
     last_elapsed = elapsed;
     EXPECT_NEAR(lowest, std::min(i0, i1), 1e-6) << line;
     EXPECT_LE(lowest, acc + 1e-6) << line;
-    if (cells[1] == "train") EXPECT_GT(std::stod(cells[4]), 0.0) << "lr column: " << line;
+    if (cells[1] == "train") { EXPECT_GT(std::stod(cells[4]), 0.0) << "lr column: " << line; }
     if (cells[1] == "validation") last_validation = line;
   }
   EXPECT_EQ(keys, (std::vector<std::string>{"10:train", "15:validation", "20:train", "30:train", "30:validation"}));

@@ -116,7 +116,7 @@ TEST_F(Api, WrongPathMethodTypeAndSize) {
   // Over the 1 MiB default: refused before the body is read into a request.
   const std::string big = R"({"input": ")" + std::string(2 << 20, 'a') + R"("})";
   r = post(big);
-  if (r) EXPECT_EQ(r->status, 413);  // (the server may also cut the upload short: no response then)
+  if (r) { EXPECT_EQ(r->status, 413); }  // (the server may also cut the upload short: no response then)
   // And the server is still fine.
   r = post(R"({"input": "good"})");
   ASSERT_TRUE(r);
@@ -212,8 +212,8 @@ TEST(ApiLimits, SlowClientIsCutOffWithoutBlockingOthers) {
   char buf[512];
   const ssize_t got = ::recv(fd, buf, sizeof buf, 0);
   EXPECT_GE(got, 0) << "the connection was neither answered nor closed within 5 s";
-  if (got > 0) EXPECT_EQ(std::string(buf, 9), "HTTP/1.1 ") << std::string(buf, static_cast<std::size_t>(got));
-  if (got > 0) EXPECT_NE(std::string(buf, static_cast<std::size_t>(got)).find(" 4"), std::string::npos);
+  if (got > 0) { EXPECT_EQ(std::string(buf, 9), "HTTP/1.1 ") << std::string(buf, static_cast<std::size_t>(got)); }
+  if (got > 0) { EXPECT_NE(std::string(buf, static_cast<std::size_t>(got)).find(" 4"), std::string::npos); }
   ::close(fd);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4));
   server.shutdown();

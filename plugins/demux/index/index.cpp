@@ -13,6 +13,15 @@
 // the [N, B, L, 2*hidden] concatenation is never built. Parameters: prefix.index [N, d], prefix.filler
 // [d], prefix.cls [d]; proj.prefix_weight and proj.token_weight [hidden, hidden] (W = [W_p | W_h],
 // initialised as torch.nn.Linear(2*hidden, hidden)), proj.bias [hidden]; norm.weight, norm.bias.
+//
+// Option inner_width = K > 0 widens the layer (an extension, not in DataMUX):
+//
+//   h^i_t = LN(W_o gelu(W [p_i ; h_t] + b) + b_o),   W [K, 2*hidden], W_o [hidden, K] (out.weight, out.bias)
+//
+// Why: the instance enters only through the bias W_p p_i, which decides which of the layer's units
+// are active for instance i; the content all instances read is the one projection W_h h_t. With
+// hidden = 128 and N = 40 that leaves about three units per instance and training crawls
+// (docs/results.md, "Large N"); K units give every instance K/N of its own.
 #include <cmath>
 #include <datamux/demultiplexer.hpp>
 #include <datamux/nn.hpp>
@@ -29,7 +38,8 @@ using namespace datamux;
 
 class IndexDemux : public Demultiplexer {
  public:
-  IndexDemux(const Options& o, const BuildContext& ctx) : n_(ctx.instances), dim_(ctx.dim), hidden_(ctx.hidden) {
+  IndexDemux(const Options& o, const BuildContext& ctx)
+      : n_(ctx.instances), dim_(ctx.dim), hidden_(ctx.hidden), inner_(o.get_int("inner_width")) {
     if (ctx.input != InputKind::Sequence)
       throw InputError(std::string("index demux prepends prefix tokens to sequences, but the task feeds ") +
                        input_kind_name(ctx.input) + " inputs; use the mlp or linear demux");
@@ -41,10 +51,16 @@ class IndexDemux : public Demultiplexer {
     index_ = register_parameter("prefix.index", Tensor::randn({n_, dim_}, rng, 0.f, stddev));
     filler_ = register_parameter("prefix.filler", Tensor::randn({dim_}, rng, 0.f, stddev));
     cls_ = register_parameter("prefix.cls", Tensor::randn({dim_}, rng, 0.f, stddev));
+    const int64_t width = inner_ > 0 ? inner_ : hidden_;
     const float bound = 1.f / std::sqrt(static_cast<float>(2 * hidden_));
-    prefix_weight_ = register_parameter("proj.prefix_weight", Tensor::uniform({hidden_, hidden_}, rng, -bound, bound));
-    token_weight_ = register_parameter("proj.token_weight", Tensor::uniform({hidden_, hidden_}, rng, -bound, bound));
-    bias_ = register_parameter("proj.bias", Tensor::uniform({hidden_}, rng, -bound, bound));
+    prefix_weight_ = register_parameter("proj.prefix_weight", Tensor::uniform({width, hidden_}, rng, -bound, bound));
+    token_weight_ = register_parameter("proj.token_weight", Tensor::uniform({width, hidden_}, rng, -bound, bound));
+    bias_ = register_parameter("proj.bias", Tensor::uniform({width}, rng, -bound, bound));
+    if (inner_ > 0) {  // torch.nn.Linear(K, hidden)'s init
+      const float out_bound = 1.f / std::sqrt(static_cast<float>(inner_));
+      out_weight_ = register_parameter("out.weight", Tensor::uniform({hidden_, inner_}, rng, -out_bound, out_bound));
+      out_bias_ = register_parameter("out.bias", Tensor::uniform({hidden_}, rng, -out_bound, out_bound));
+    }
     norm_ = register_module("norm", std::make_shared<nn::LayerNorm>(hidden_, static_cast<float>(o.get_float("eps"))));
 
     // Which prefix slot holds what, per instance: [N, N+1, 1] 0/1 masks (structure, not state).
@@ -79,15 +95,16 @@ class IndexDemux : public Demultiplexer {
       throw std::invalid_argument("index demux: expected backbone states [B, N+1+L, hidden=" + std::to_string(hidden_) +
                                   "] with the N+1=" + std::to_string(p) + " prefix positions first and L >= 1, got " +
                                   (h.defined() ? shape_str(h.shape()) : std::string("an undefined tensor")));
-    const Tensor tokens = ops::linear(h.slice(1, p, h.size(1)), token_weight_, bias_);             // [B, L, hidden]
-    const Tensor prefixes = ops::linear(h.slice(1, 0, n_), prefix_weight_);                        // [B, N, hidden]
-    const Tensor mixed = ops::add(prefixes.permute({1, 0, 2}).unsqueeze(2), tokens.unsqueeze(0));  // [N, B, L, hidden]
-    return norm_->forward(ops::gelu(mixed));
+    const Tensor tokens = ops::linear(h.slice(1, p, h.size(1)), token_weight_, bias_);             // [B, L, width]
+    const Tensor prefixes = ops::linear(h.slice(1, 0, n_), prefix_weight_);                        // [B, N, width]
+    const Tensor mixed = ops::add(prefixes.permute({1, 0, 2}).unsqueeze(2), tokens.unsqueeze(0));  // [N, B, L, width]
+    if (inner_ == 0) return norm_->forward(ops::gelu(mixed));
+    return norm_->forward(ops::linear(ops::gelu(mixed), out_weight_, out_bias_));                 // [N, B, L, hidden]
   }
 
  private:
-  int64_t n_, dim_, hidden_;
-  Tensor index_, filler_, cls_, prefix_weight_, token_weight_, bias_;
+  int64_t n_, dim_, hidden_, inner_;
+  Tensor index_, filler_, cls_, prefix_weight_, token_weight_, bias_, out_weight_, out_bias_;
   std::shared_ptr<nn::LayerNorm> norm_;
   Tensor marker_mask_, filler_mask_, cls_mask_;
 };
@@ -104,6 +121,10 @@ DATAMUX_PLUGIN(
                                 "stddev of the N(0, s) init of the index, filler and CLS embeddings (the "
                                 "task embedding is layer-normed, so 1 matches its scale)",
                                 0.0, 100.0),
+             datamux::opt_int("inner_width", 0,
+                              "0 = DataMUX's single layer; K > 0 = a K-wide gelu layer, then a projection back "
+                              "to hidden before the layer norm (more units per instance at large N)",
+                              0, 1 << 16),
              datamux::opt_float("eps", 1e-5, "layer-norm epsilon", 1e-12, 1.0),
              datamux::opt_int("seed", 0, "seed of the initialisation; 0 = derive from the model seed", 0.0),
          },

@@ -1,7 +1,7 @@
 // demux "index", loaded through the registry: prefix length N+1, prefix placement (marker i at
 // position i for instance i, filler elsewhere, CLS at N), h^i_t = LN(gelu(W [p_i ; h_t] + b)) against
 // a naive reference, output shapes through a mux, per-instance outputs, refused contexts and shapes,
-// finite-difference gradients of prepare and forward.
+// finite-difference gradients of prepare and forward; the same for the inner_width extension.
 #include <gmock/gmock.h>
 
 #include <gradcheck.hpp>
@@ -41,6 +41,43 @@ std::vector<float> index_demux_ref(const Module& m, const Tensor& h, int64_t n) 
         for (int64_t o = 0; o < d; ++o) out.push_back(z[o] * g.at({o}) + beta.at({o}));
       }
   return out;
+}
+
+/// Naive h^i_t = LN(W_o gelu(W [p_i ; h_t] + b) + b_o) for inner_width = k.
+std::vector<float> inner_demux_ref(const Module& m, const Tensor& h, int64_t n, int64_t k) {
+  const Tensor wp = param(m, "proj.prefix_weight"), wh = param(m, "proj.token_weight"), bias = param(m, "proj.bias");
+  const Tensor wo = param(m, "out.weight"), bo = param(m, "out.bias");
+  const Tensor g = param(m, "norm.weight"), beta = param(m, "norm.bias");
+  const int64_t b = h.size(0), l = h.size(1) - n - 1, d = h.size(2);
+  std::vector<float> out;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t bi = 0; bi < b; ++bi)
+      for (int64_t t = 0; t < l; ++t) {
+        std::vector<float> u(static_cast<std::size_t>(k)), y(static_cast<std::size_t>(d));
+        for (int64_t o = 0; o < k; ++o) {
+          float s = bias.at({o});
+          for (int64_t c = 0; c < d; ++c)
+            s += wp.at({o, c}) * h.at({bi, i, c}) + wh.at({o, c}) * h.at({bi, n + 1 + t, c});
+          u[o] = gelu_ref(s);
+        }
+        for (int64_t o = 0; o < d; ++o) {
+          float s = bo.at({o});
+          for (int64_t c = 0; c < k; ++c) s += wo.at({o, c}) * u[c];
+          y[o] = s;
+        }
+        const std::vector<float> z = layer_norm_ref(y);
+        for (int64_t o = 0; o < d; ++o) out.push_back(z[o] * g.at({o}) + beta.at({o}));
+      }
+  return out;
+}
+
+std::shared_ptr<Demultiplexer> make_inner(int64_t n, int64_t d, int64_t k) {
+  Options o;
+  o.set("inner_width", k);
+  auto demux = make_demux("index", sequence_context(n, d), o);
+  randomize(param(*demux, "norm.weight"), 33, 1.f, 0.5f);
+  randomize(param(*demux, "norm.bias"), 34);
+  return demux;
 }
 
 }  // namespace
@@ -147,4 +184,33 @@ TEST(IndexDemux, ForwardGradientsMatchFiniteDifferences) {
   expect_gradients_match([&] { return weighted_sum(demux->forward(h)); },
                          {h, param(*demux, "proj.prefix_weight"), param(*demux, "proj.token_weight"),
                           param(*demux, "proj.bias"), param(*demux, "norm.weight"), param(*demux, "norm.bias")});
+}
+
+TEST(IndexDemux, InnerWidthAddsAWideLayerAndAProjectionBack) {
+  const int64_t n = 3, d = 5, k = 11;
+  auto demux = make_inner(n, d, k);
+  EXPECT_EQ(param(*demux, "proj.token_weight").shape(), (Shape{k, d}));
+  EXPECT_EQ(param(*demux, "proj.prefix_weight").shape(), (Shape{k, d}));
+  EXPECT_EQ(param(*demux, "out.weight").shape(), (Shape{d, k}));
+  Rng rng(8);
+  const Tensor h = Tensor::randn({2, n + 1 + 3, d}, rng);
+  const Tensor y = demux->forward(h);
+  ASSERT_EQ(y.shape(), (Shape{n, 2, 3, d}));
+  expect_values(y, inner_demux_ref(*demux, h, n, k), 1e-4f, 1e-4f);
+}
+
+TEST(IndexDemux, InnerWidthZeroIsTheSingleLayer) {
+  auto demux = make_demux("index", sequence_context(2, 4));
+  for (const auto& [name, p] : demux->named_parameters())
+    EXPECT_EQ(name.rfind("out.", 0), std::string::npos) << name << ": no output projection without inner_width";
+}
+
+TEST(IndexDemux, InnerWidthGradientsMatchFiniteDifferences) {
+  const int64_t n = 2, d = 4, k = 7;
+  auto demux = make_inner(n, d, k);
+  const Tensor h = random_leaf({2, n + 1 + 2, d}, 9);
+  expect_gradients_match([&] { return weighted_sum(demux->forward(h)); },
+                         {h, param(*demux, "proj.prefix_weight"), param(*demux, "proj.token_weight"),
+                          param(*demux, "proj.bias"), param(*demux, "out.weight"), param(*demux, "out.bias"),
+                          param(*demux, "norm.weight"), param(*demux, "norm.bias")});
 }
