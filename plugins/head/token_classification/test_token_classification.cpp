@@ -81,10 +81,11 @@ TEST(TokenClassificationHead, IgnoredTokensReceiveNoGradientAndDoNotMoveTheLoss)
   for (int64_t r = 0; r < kN * kB * kL; ++r) {
     float norm = 0.f;
     for (int64_t d = 0; d < kHidden; ++d) norm += std::fabs(g[r * kHidden + d]);
-    if (targets[r] == -100)
+    if (targets[r] == -100) {
       EXPECT_EQ(norm, 0.f) << "ignored token " << r;
-    else
+    } else {
       EXPECT_GT(norm, 0.f) << "counted token " << r;
+    }
   }
   Tensor changed = states.detach().clone();
   changed.select(0, 1).select(0, 1).slice(0, 1, 3).fill_(9.f);  // instance 1, row 1, positions 1-2: ignored
