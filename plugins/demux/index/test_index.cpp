@@ -21,49 +21,31 @@ std::shared_ptr<Demultiplexer> make_index(int64_t n, int64_t d) {
   return demux;
 }
 
-/// Naive h^i_t for h [B, N+1+L, d] -> flattened [N, B, L, d].
-std::vector<float> index_demux_ref(const Module& m, const Tensor& h, int64_t n) {
+/// Naive h^i_t for h [B, N+1+L, d] -> flattened [N, B, L, d]: LN(gelu(W [p_i ; h_t] + b)), or with
+/// inner_width = k > 0, LN(W_o gelu(W [p_i ; h_t] + b) + b_o).
+std::vector<float> index_demux_ref(const Module& m, const Tensor& h, int64_t n, int64_t inner = 0) {
   const Tensor wp = param(m, "proj.prefix_weight"), wh = param(m, "proj.token_weight"), bias = param(m, "proj.bias");
   const Tensor g = param(m, "norm.weight"), beta = param(m, "norm.bias");
-  const int64_t b = h.size(0), l = h.size(1) - n - 1, d = h.size(2);
+  const int64_t b = h.size(0), l = h.size(1) - n - 1, d = h.size(2), k = inner > 0 ? inner : d;
   std::vector<float> out;
   for (int64_t i = 0; i < n; ++i)
     for (int64_t bi = 0; bi < b; ++bi)
       for (int64_t t = 0; t < l; ++t) {
-        std::vector<float> y(static_cast<std::size_t>(d));
-        for (int64_t o = 0; o < d; ++o) {
-          float s = bias.at({o});
-          for (int64_t k = 0; k < d; ++k)
-            s += wp.at({o, k}) * h.at({bi, i, k}) + wh.at({o, k}) * h.at({bi, n + 1 + t, k});
-          y[o] = gelu_ref(s);
-        }
-        const std::vector<float> z = layer_norm_ref(y);
-        for (int64_t o = 0; o < d; ++o) out.push_back(z[o] * g.at({o}) + beta.at({o}));
-      }
-  return out;
-}
-
-/// Naive h^i_t = LN(W_o gelu(W [p_i ; h_t] + b) + b_o) for inner_width = k.
-std::vector<float> inner_demux_ref(const Module& m, const Tensor& h, int64_t n, int64_t k) {
-  const Tensor wp = param(m, "proj.prefix_weight"), wh = param(m, "proj.token_weight"), bias = param(m, "proj.bias");
-  const Tensor wo = param(m, "out.weight"), bo = param(m, "out.bias");
-  const Tensor g = param(m, "norm.weight"), beta = param(m, "norm.bias");
-  const int64_t b = h.size(0), l = h.size(1) - n - 1, d = h.size(2);
-  std::vector<float> out;
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t bi = 0; bi < b; ++bi)
-      for (int64_t t = 0; t < l; ++t) {
-        std::vector<float> u(static_cast<std::size_t>(k)), y(static_cast<std::size_t>(d));
+        std::vector<float> u(static_cast<std::size_t>(k));
         for (int64_t o = 0; o < k; ++o) {
           float s = bias.at({o});
           for (int64_t c = 0; c < d; ++c)
             s += wp.at({o, c}) * h.at({bi, i, c}) + wh.at({o, c}) * h.at({bi, n + 1 + t, c});
           u[o] = gelu_ref(s);
         }
-        for (int64_t o = 0; o < d; ++o) {
-          float s = bo.at({o});
-          for (int64_t c = 0; c < k; ++c) s += wo.at({o, c}) * u[c];
-          y[o] = s;
+        std::vector<float> y = u;
+        if (inner > 0) {
+          const Tensor wo = param(m, "out.weight"), bo = param(m, "out.bias");
+          y.assign(static_cast<std::size_t>(d), 0.f);
+          for (int64_t o = 0; o < d; ++o) {
+            y[o] = bo.at({o});
+            for (int64_t c = 0; c < k; ++c) y[o] += wo.at({o, c}) * u[c];
+          }
         }
         const std::vector<float> z = layer_norm_ref(y);
         for (int64_t o = 0; o < d; ++o) out.push_back(z[o] * g.at({o}) + beta.at({o}));
@@ -196,7 +178,7 @@ TEST(IndexDemux, InnerWidthAddsAWideLayerAndAProjectionBack) {
   const Tensor h = Tensor::randn({2, n + 1 + 3, d}, rng);
   const Tensor y = demux->forward(h);
   ASSERT_EQ(y.shape(), (Shape{n, 2, 3, d}));
-  expect_values(y, inner_demux_ref(*demux, h, n, k), 1e-4f, 1e-4f);
+  expect_values(y, index_demux_ref(*demux, h, n, k), 1e-4f, 1e-4f);
 }
 
 TEST(IndexDemux, InnerWidthZeroIsTheSingleLayer) {
