@@ -244,6 +244,18 @@ TEST_F(RunLifecycle, SigtermStopsAtAStepSavesAndExits143ThenResumeFinishes) {
   EXPECT_EQ(wait_exit(again.pid), 130) << read_text(dir_ / "int.log");
   EXPECT_THAT(read_text(dir_ / "int.log"), HasSubstr("resume  from step"));
   EXPECT_EQ(run_state(out), "interrupted");
+  // A plain rerun into the interrupted run's folder would throw its checkpoint away: refused (exit 2),
+  // naming --resume and --overwrite, and the folder is untouched; --overwrite starts afresh.
+  const std::string resume_before = read_text(out / "resume.safetensors");
+  const auto plain = run_cli("run --quiet " + tiny() + " --set train.steps=2 --out " + out.string());
+  EXPECT_EQ(plain.code, 2) << plain.output;
+  EXPECT_THAT(plain.output, HasSubstr("holds an interrupted run (stopped at step"));
+  EXPECT_THAT(plain.output, HasSubstr("--resume " + out.string()));
+  EXPECT_THAT(plain.output, HasSubstr("--overwrite"));
+  EXPECT_EQ(read_text(out / "resume.safetensors"), resume_before);
+  EXPECT_EQ(run_state(out), "interrupted");
+  EXPECT_EQ(run_cli("run --quiet " + tiny() + " --set train.steps=2 --overwrite --out " + out.string()).code, 0);
+  EXPECT_EQ(run_state(out), "done");
 }
 
 TEST_F(RunLifecycle, RunKilledAtARandomStepAndResumedEndsWithTheSameWeights) {
