@@ -96,9 +96,9 @@ void RunState::check(const std::string& dir, bool overwrite, bool resume) {
   // An interrupted run (or one whose process was killed) with a resume checkpoint is work a plain rerun
   // would throw away: it must be continued or replaced on purpose.
   if ((state == "interrupted" || state == "running") && !overwrite && fs::exists(fs::path(dir) / "resume.safetensors"))
-    throw InputError(fmt::format("output folder '{}' holds an {} run{}; continue it with --resume {}, or pass "
+    throw InputError(fmt::format("output folder '{}' holds {}{}; continue it with --resume {}, or pass "
                                  "--overwrite to start afresh, or choose another --out or [output] dir",
-                                 dir, state == "running" ? "unfinished (its process was killed)" : "interrupted",
+                                 dir, state == "running" ? "an unfinished run (its process was killed)" : "an interrupted run",
                                  j.contains("step") ? fmt::format(" (stopped at step {})", j.value("step", 0LL)) : "",
                                  dir));
   const bool finished = state == "done" || (state.empty() && fs::exists(fs::path(dir) / "results.json"));
