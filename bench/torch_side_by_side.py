@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The rows of `datamux bench` in PyTorch, interleaved with datamux runs, with per-row ratios.
 
-Same shapes on both sides (see runtime/src/bench*.cpp):
+Same shapes on both sides (see bench/src/bench*.cpp):
   linear   F.linear forward (inference mode) and forward+backward, [M, K] x [N, K]^T + b
   encoder  nn.TransformerEncoderLayer(256, 4, 1024, gelu, dropout 0.1, batch_first) on [32, 64, 256]:
            inference forward (eval + inference_mode: torch's fused fast path), training forward,

@@ -3,7 +3,7 @@
 // bench/torch_side_by_side.py. See docs/performance.md.
 #include <datamux/core/atomic_file.hpp>
 #include <datamux/error.hpp>
-#include <datamux/runtime/bench.hpp>
+#include <datamux/bench/bench.hpp>
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -23,6 +23,7 @@ struct BenchArgs {
   std::vector<int64_t> instances;
   std::string precision = "f32";
   std::string pipeline = "examples/pipelines/retrieval.toml";
+  std::vector<std::string> sets;
   int threads = 0;
 };
 
@@ -42,7 +43,8 @@ void print_report(const runtime::BenchReport& r) {
                cell(row.ratio, "{:.2f}x"), cell(row.items_per_s, "{:.0f}"), row.peak_rss_mb, row.peak_tensor_mb,
                row.tape_nodes_per_iter, row.system_allocs_per_iter);
   }
-  fmt::print("\nratio: raw oneDNN time / ours (linear), instances/s over the plain N=1 model (mux).\n"
+  fmt::print("\nratio: raw oneDNN time / ours (linear), instances/s over the plain N=1 model (mux), the part's share\n"
+             "of the pass and, for the whole pass, the multiplier over the first N (profile).\n"
              "nodes/it: autograd nodes per iteration (0 = a true inference path); alloc: tensor blocks the\n"
              "cache could not serve per steady-state iteration (0 = no allocation after warm-up).\n");
 }
@@ -80,13 +82,16 @@ void setup_bench(Cli& cli) {
   sub->add_flag("--quick", a->quick, "Shorter timing budgets: everything in under 2 minutes");
   sub->add_flag("--smoke", a->smoke, "Tiny shapes and one timed call per row (for tests; the figures mean nothing)");
   sub->add_option("--json", a->json, "Also write the report as JSON to this file");
-  sub->add_option("--group", a->groups, "Only these groups (repeatable): linear, encoder, mux, train")->delimiter(',');
-  sub->add_option("--instances", a->instances, "N values of the mux group (default 1,2,5,10,20,40)")
+  sub->add_option("--group", a->groups, "Only these groups (repeatable): linear, encoder, mux, train; profile (only when named: --pipeline's "
+                  "inference pass part by part at each N)")->delimiter(',');
+  sub->add_option("--instances", a->instances, "N values of the mux group (default 1,2,5,10,20,40) and of profile (default 1,10,20,40)")
       ->delimiter(',')
       ->check(CLI::Range(int64_t{1}, int64_t{256}));
   sub->add_option("--precision", a->precision, "Matmul inputs: f32, or bf16 where the CPU has AVX512-BF16/AMX (f32 elsewhere)")
       ->check(CLI::IsMember({"f32", "bf16"}));
-  sub->add_option("--pipeline", a->pipeline, "Pipeline of the training-step row")->capture_default_str();
+  sub->add_option("--pipeline", a->pipeline, "Pipeline of the training-step row and of the profile group")
+      ->capture_default_str();
+  sub->add_option("--set", a->sets, "Override a key of --pipeline for the profile group: --set section.key=value (repeatable)");
   sub->add_option("--threads", a->threads, "OpenMP threads (0 = OMP_NUM_THREADS or all cores)")->check(CLI::Range(0, 1024));
   sub->add_flag("--verbose", a->verbose, "Name each row on stderr as it starts");
   cli.run_when(sub, [a] {
@@ -98,6 +103,9 @@ void setup_bench(Cli& cli) {
     o.instances = a->instances;
     o.precision = a->precision;
     o.pipeline = a->pipeline;
+    o.sets = a->sets;
+    // The profile's pipeline sets its own [model] threads when it is built: --threads wins over it.
+    if (a->threads > 0) o.sets.push_back(fmt::format("model.threads={}", a->threads));
     if (a->verbose) o.progress = [](const std::string& row) { std::fprintf(stderr, "bench: %s\n", row.c_str()); };
     const runtime::BenchReport report = runtime::run_bench(o);
     print_report(report);

@@ -2,7 +2,8 @@
 // that validate pipelines and plugin options, so the page cannot drift from the code. `--json` gives
 // the same content for programs.
 #include <datamux/registry.hpp>
-#include <datamux/runtime/pipeline_config.hpp>
+#include <datamux/pipeline/pipeline_config.hpp>
+#include <datamux/tasks/task.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -46,6 +47,19 @@ std::string pipelines_markdown(const std::vector<const PluginInfo*>& plugins) {
       "step's activations measured on a one-row pass, evaluation data) and refuse a pipeline whose estimate\n"
       "exceeds the machine's available memory (MemAvailable), with the estimate in the message.\n\n";
   for (auto& [name, schema] : runtime::fixed_sections()) s += fmt::format("## [{}]\n\n{}\n", name, schema_markdown(*schema));
+  s += "## Task kinds: [task] kind\n\n"
+       "Each kind is a folder `tasks/<kind>/` that registers itself with `DATAMUX_TASK` (docs/architecture.md).\n\n"
+       "| kind | what it learns |\n|---|---|\n";
+  for (const runtime::TaskKind& k : runtime::task_kinds()) s += fmt::format("| `{}` | {} |\n", k.name, k.description);
+  s +=
+      "\n## Recipes: [[stage]]\n\n"
+      "A file of `[[stage]]` tables is a recipe: `datamux run` runs its stages in order, each a pipeline file of\n"
+      "its own (`pipeline`, relative to the recipe) in the folder `<[output] dir>/<name>`; `init_from = \"stage\"`\n"
+      "starts a stage from an earlier stage's `model.safetensors` (every tensor that fits); `set = [\"k=v\"]` are\n"
+      "the stage's own overrides, and the command line's `--set` reaches every stage after them. A finished\n"
+      "stage is kept when the recipe runs again, an interrupted one is resumed; `--overwrite` reruns all.\n"
+      "The recipe's `results.json` is its last stage's, with a `recipe` entry listing every stage. Keys:\n"
+      "`name`, `pipeline`, `init_from`, `set` in each `[[stage]]`, and `[output] dir`. See docs/runs.md.\n\n";
   s +=
       "## Plugin sections: [mux] [backbone] [demux] [head] [retrieval_head]\n\n"
       "Each names its plugin with `plugin = \"name\"`; the other keys are that plugin's options. `[head]` and its\n"
@@ -68,7 +82,9 @@ nlohmann::json pipelines_json(const std::vector<const PluginInfo*>& plugins) {
     sections.push_back({{"section", name}, {"options", schema_json(*schema)}});
   nlohmann::json list = nlohmann::json::array();
   for (const PluginInfo* p : plugins) list.push_back(plugin_json(*p, true));
-  return {{"sections", sections}, {"plugins", list}};
+  nlohmann::json tasks = nlohmann::json::array();
+  for (const runtime::TaskKind& k : runtime::task_kinds()) tasks.push_back({{"kind", k.name}, {"description", k.description}});
+  return {{"sections", sections}, {"task_kinds", tasks}, {"plugins", list}};
 }
 
 void setup_docs(Cli& cli) {

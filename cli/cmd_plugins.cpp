@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <datamux/registry.hpp>
+#include <datamux/tasks/task.hpp>
 
 #include "command.hpp"
 #include "plugin_report.hpp"
@@ -17,13 +18,14 @@ struct SearchOptions {
   std::string kind;
 };
 
-void add_search_options(CLI::App* sub, SearchOptions& o, bool kind_option) {
+void add_search_options(CLI::App* sub, SearchOptions& o, bool kind_option, bool task_kind = false) {
   sub->add_option("--plugin-path", o.paths,
                   "Also search this folder or library file (repeatable; after the "
                   "built-in folder and DATAMUX_PLUGIN_PATH)");
   if (kind_option)
-    sub->add_option("--kind", o.kind, "Only plugins of this kind")
-        ->check(CLI::IsMember({"mux", "backbone", "demux", "head"}));
+    sub->add_option("--kind", o.kind, task_kind ? "Only plugins (or task kinds) of this kind" : "Only plugins of this kind")
+        ->check(task_kind ? CLI::IsMember({"mux", "backbone", "demux", "head", "task"})
+                          : CLI::IsMember({"mux", "backbone", "demux", "head"}));
 }
 
 Registry make_registry(const SearchOptions& o) {
@@ -54,22 +56,42 @@ std::vector<const PluginInfo*> lookup(Registry& reg, const std::string& name, st
   throw InputError(msg);
 }
 
+// The task kinds built into libdatamux_tasks (tasks/<kind>/, DATAMUX_TASK), listed with the plugins:
+// `[task] kind` picks one as `[mux] plugin` picks a multiplexer.
+std::string task_table() {
+  std::string out = "\ntask kinds (built in: tasks/<kind>/; [task] kind = \"name\"):\n";
+  for (const runtime::TaskKind& k : runtime::task_kinds()) out += fmt::format("  {:<22} {}\n", k.name, k.description);
+  return out;
+}
+
+nlohmann::json task_json(const runtime::TaskKind& k) {
+  return {{"kind", "task"}, {"name", k.name}, {"description", k.description}, {"library", "built in (libdatamux_tasks)"}};
+}
+
 int run_list(const SearchOptions& o, bool json) {
-  Registry reg = make_registry(o);
+  const bool tasks_only = o.kind == "task";
+  SearchOptions plugins_only = o;
+  if (tasks_only) plugins_only.kind.clear();
+  Registry reg = make_registry(plugins_only);
   std::vector<const PluginInfo*> shown;
-  for (const PluginInfo* p : reg.list())
-    if (!kind_of(o) || p->manifest->kind == *kind_of(o)) shown.push_back(p);
+  if (!tasks_only)
+    for (const PluginInfo* p : reg.list())
+      if (!kind_of(o) || p->manifest->kind == *kind_of(o)) shown.push_back(p);
+  const bool with_tasks = o.kind.empty() || tasks_only;
   if (json) {
     nlohmann::json j = nlohmann::json::array();
     for (const PluginInfo* p : shown) j.push_back(plugin_json(*p, false));
+    if (with_tasks)
+      for (const runtime::TaskKind& k : runtime::task_kinds()) j.push_back(task_json(k));
     std::printf("%s\n", j.dump(2).c_str());
-  } else if (shown.empty()) {
+  } else if (shown.empty() && !tasks_only) {
     std::string paths;
     for (const auto& p : reg.search_paths()) paths += "\n  " + p;
     std::printf("no plugins found; searched:%s\n",
                 paths.empty() ? " (nothing: set DATAMUX_PLUGIN_PATH)" : paths.c_str());
   } else {
-    std::printf("%s", plugin_table(shown).c_str());
+    if (!shown.empty()) std::printf("%s", plugin_table(shown).c_str());
+    if (with_tasks) std::printf("%s", task_table().c_str());
   }
   print_problems(reg);
   return 0;
@@ -111,8 +133,8 @@ void setup_plugins(Cli& cli) {
 
   auto list_opts = std::make_shared<SearchOptions>();
   auto list_json = std::make_shared<bool>(false);
-  CLI::App* list = plugins->add_subcommand("list", "One line per plugin: kind, name, version, library, description");
-  add_search_options(list, *list_opts, true);
+  CLI::App* list = plugins->add_subcommand("list", "One line per plugin (kind, name, version, library, description), then the task kinds");
+  add_search_options(list, *list_opts, true, true);
   list->add_flag("--json", *list_json, "Print JSON instead of a table");
   cli.run_when(list, [=] { return run_list(*list_opts, *list_json); });
 

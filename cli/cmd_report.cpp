@@ -1,6 +1,6 @@
 // `datamux report`: merges a sweep folder's runs into results.csv, results.json, report.md, report.html,
 // with the axes chosen by --x/--y/--group.
-#include <datamux/runtime/sweep/report.hpp>
+#include <datamux/sweep/report.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 

@@ -1,5 +1,6 @@
 // `datamux run`, `datamux eval` and `datamux validate`: the pipeline commands.
-#include <datamux/runtime/trainer.hpp>
+#include <datamux/train/recipe_run.hpp>
+#include <datamux/train/trainer.hpp>
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -37,8 +38,12 @@ void add_pipeline_args(CLI::App* sub, PipelineArgs& a) {
 
 // run and eval: the pipeline with its --set overrides, then the runtime's step. A training run that
 // diverged is the run's failure, not a crash: it is reported like bad input.
+// A recipe (a file of [[stage]]s, pipeline/recipe.hpp) runs every stage; eval takes its last stage.
 int run_step(const PipelineArgs& a, runtime::RunSummary (*step)(const runtime::PipelineConfig&, const runtime::RunOptions&)) {
-  const runtime::PipelineConfig c = runtime::load_pipeline(a.pipeline, a.sets);
+  const bool recipe = runtime::is_recipe_file(a.pipeline);
+  const runtime::Recipe r = recipe ? runtime::load_recipe(a.pipeline, a.sets) : runtime::Recipe{};
+  const runtime::PipelineConfig c =
+      !recipe ? runtime::load_pipeline(a.pipeline, a.sets) : runtime::last_stage_pipeline(r);
   runtime::RunOptions o;
   o.out_dir = a.out;
   o.checkpoint = a.checkpoint;
@@ -46,7 +51,7 @@ int run_step(const PipelineArgs& a, runtime::RunSummary (*step)(const runtime::P
   o.overwrite = a.overwrite;
   o.log_level = parse_level(a);
   try {
-    const runtime::RunSummary s = step(c, o);
+    const runtime::RunSummary s = recipe && step == runtime::run_pipeline ? runtime::run_recipe(r, o) : step(c, o);
     if (s.interrupted_by != 0) return 128 + s.interrupted_by;  // as a shell reports a signal: 130, 143
   } catch (const runtime::TrainingError& e) {
     std::fprintf(stderr, "datamux: error: %s\n", e.what());
@@ -57,7 +62,7 @@ int run_step(const PipelineArgs& a, runtime::RunSummary (*step)(const runtime::P
 
 void setup_run(Cli& cli) {
   auto args = std::make_shared<PipelineArgs>();
-  auto* sub = cli.app.add_subcommand("run", "Trains a pipeline, evaluates it and writes results.json and model.safetensors");
+  auto* sub = cli.app.add_subcommand("run", "Trains a pipeline (or every stage of a recipe), evaluates it and writes results.json and model.safetensors");
   add_pipeline_args(sub, *args);
   auto* out = sub->add_option("--out", args->out, "Output folder (overrides [output] dir)");
   sub->add_flag("--overwrite", args->overwrite, "Replace a finished run in the output folder (refused without it)");
@@ -78,16 +83,30 @@ void setup_eval(Cli& cli) {
   cli.run_when(sub, [args] { return run_step(*args, runtime::eval_pipeline); });
 }
 
+void validate_one(const std::string& what, const runtime::PipelineConfig& c) {
+  const runtime::BuiltPipeline p = runtime::build_pipeline(c);
+  fmt::print("{}: ok\n  task   {}\n  model  N = {}: {} ({} parameters)\n", what, p.task->summary(),
+             p.model->context().instances, p.model->summary(), p.model->parameter_count());
+  for (const std::string& note : p.notes) fmt::print("  {}\n", note);
+}
+
 void setup_validate(Cli& cli) {
   auto args = std::make_shared<PipelineArgs>();
   auto* sub = cli.app.add_subcommand("validate", "Checks a pipeline (TOML, data, plugins and their options) without training");
   add_pipeline_args(sub, *args);
   cli.run_when(sub, [args] {
-    const runtime::PipelineConfig c = runtime::load_pipeline(args->pipeline, args->sets);
-    const runtime::BuiltPipeline p = runtime::build_pipeline(c);
-    fmt::print("{}: ok\n  task   {}\n  model  N = {}: {} ({} parameters)\n", args->pipeline, p.task->summary(),
-               p.model->context().instances, p.model->summary(), p.model->parameter_count());
-    for (const std::string& note : p.notes) fmt::print("  {}\n", note);
+    if (!runtime::is_recipe_file(args->pipeline)) {
+      validate_one(args->pipeline, runtime::load_pipeline(args->pipeline, args->sets));
+      return 0;
+    }
+    // Each stage as it would start, but from its own initialisation: the earlier stage's checkpoint
+    // that init_from names does not exist before the recipe runs.
+    for (const runtime::RecipeStage& s : runtime::load_recipe(args->pipeline, args->sets).stages) {
+      std::vector<std::string> overrides = s.overrides;
+      if (!s.init_from.empty()) overrides.push_back("train.init_from=\"\"");  // the recipe sets it when it runs
+      validate_one(fmt::format("{} stage '{}' ({})", args->pipeline, s.name, s.pipeline),
+                   runtime::load_pipeline(s.pipeline, overrides));
+    }
     return 0;
   });
 }

@@ -1,8 +1,8 @@
 // `datamux sweep`: runs a grid of pipeline variations, each run in its own folder, resumable and sharded.
-#include <datamux/runtime/sweep/check.hpp>
-#include <datamux/runtime/sweep/run_folder.hpp>
-#include <datamux/runtime/sweep/runner.hpp>
-#include <datamux/runtime/sweep/shard.hpp>
+#include <datamux/sweep/check.hpp>
+#include <datamux/sweep/run_folder.hpp>
+#include <datamux/sweep/runner.hpp>
+#include <datamux/sweep/shard.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
 

@@ -2,7 +2,7 @@
 // shapes its kind's interface promises (see multiplexer.hpp, demultiplexer.hpp, backbone.hpp, head.hpp).
 #include "plugin_try.hpp"
 
-#include <datamux/runtime/located_options.hpp>
+#include <datamux/pipeline/located_options.hpp>
 #include <fmt/format.h>
 
 #include <cmath>

@@ -1,6 +1,6 @@
-// libFuzzer target: the CoNLL reader (runtime/src/data/conll.cpp). The first byte picks the options.
+// libFuzzer target: the CoNLL reader (data/src/conll.cpp). The first byte picks the options.
 #include <datamux/error.hpp>
-#include <datamux/runtime/data/tagging.hpp>
+#include <datamux/data/tagging.hpp>
 
 #include "fuzz_input_file.hpp"
 #include "utf8_check.hpp"

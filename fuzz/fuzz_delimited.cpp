@@ -1,7 +1,7 @@
-// libFuzzer target: the TSV/CSV reader (runtime/src/data/delimited.cpp). The first byte picks the
+// libFuzzer target: the TSV/CSV reader (data/src/delimited.cpp). The first byte picks the
 // options (CSV or TSV, quoting, header, which columns), the rest is the file.
 #include <datamux/error.hpp>
-#include <datamux/runtime/data/text.hpp>
+#include <datamux/data/text.hpp>
 
 #include "fuzz_input_file.hpp"
 #include "utf8_check.hpp"

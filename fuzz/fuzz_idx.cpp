@@ -1,7 +1,7 @@
-// libFuzzer target: the IDX reader (runtime/src/data/idx.cpp), plain and gzip'd, and the images+labels
+// libFuzzer target: the IDX reader (data/src/idx.cpp), plain and gzip'd, and the images+labels
 // pairing on top of it. The input is used as an images file and as a labels file.
 #include <datamux/error.hpp>
-#include <datamux/runtime/data/idx.hpp>
+#include <datamux/data/idx.hpp>
 
 #include "fuzz_input_file.hpp"
 

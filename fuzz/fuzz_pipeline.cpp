@@ -1,8 +1,8 @@
-// libFuzzer target: the TOML pipeline loader with schema validation (runtime/src/pipeline_config.cpp,
+// libFuzzer target: the TOML pipeline loader with schema validation (pipeline/src/pipeline_config.cpp,
 // through its public load_pipeline()). The input is the pipeline file; `base` files it names resolve
 // next to it in the scratch folder, which holds nothing else.
 #include <datamux/error.hpp>
-#include <datamux/runtime/pipeline_config.hpp>
+#include <datamux/pipeline/pipeline_config.hpp>
 
 #include "fuzz_input_file.hpp"
 

@@ -1,8 +1,8 @@
-// libFuzzer target: the word tokenizer (runtime/src/data/tokenizer.cpp). Builds a vocabulary from the
+// libFuzzer target: the word tokenizer (data/src/tokenizer.cpp). Builds a vocabulary from the
 // input's lines, encodes and decodes them, and round-trips the JSON form; also parses the input itself
 // as a saved tokenizer (what a checkpoint's metadata holds).
 #include <datamux/error.hpp>
-#include <datamux/runtime/data/tokenizer.hpp>
+#include <datamux/data/tokenizer.hpp>
 
 #include <string>
 #include <string_view>

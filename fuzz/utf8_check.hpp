@@ -2,7 +2,7 @@
 // return, since it ends up in JSON metadata).
 #pragma once
 
-#include <datamux/runtime/data/utf8.hpp>
+#include <datamux/data/utf8.hpp>
 
 #include <string_view>
 

@@ -1,6 +1,6 @@
 // Loadgen reports -> an SVG line chart.
 #include <datamux/error.hpp>
-#include <datamux/runtime/sweep/svg_chart.hpp>
+#include <datamux/sweep/svg_chart.hpp>
 #include <datamux/serve/bench_chart.hpp>
 
 #include <fmt/format.h>

@@ -236,7 +236,7 @@ EncodedInput Bundle::encode_text(const std::string& text) const {
   }
   EncodedInput e;
   e.ids.assign(static_cast<std::size_t>(length_), runtime::kPadId);
-  // As the training task built its rows (runtime/src/task_dataset.cpp): [CLS], then at most L-1 ids.
+  // As the training task built its rows (tasks/text_classification/text_classification.cpp): [CLS], then at most L-1 ids.
   e.ids[0] = data::WordTokenizer::kCls;
   const std::vector<int32_t> ids = tokenizer_->encode(text);
   for (std::size_t k = 0; k < ids.size() && static_cast<int64_t>(k) + 1 < length_; ++k) e.ids[k + 1] = ids[k];
@@ -278,7 +278,7 @@ EncodedInput Bundle::encode_image(const std::vector<float>& raw) const {
   for (std::size_t k = 0; k < raw.size(); ++k) {
     if (!(raw[k] >= 0.f && raw[k] <= 255.f))
       throw std::invalid_argument(fmt::format("[{}] = {} is outside 0..255 (0 = background, 255 = ink)", k, raw[k]));
-    // As runtime/src/data/idx.cpp scales an IDX byte, then as the image task standardised it.
+    // As data/src/idx.cpp scales an IDX byte, then as the image task standardised it.
     float unit = raw[k];
     unit *= 1.f / 255.f;
     e.pixels[k] = image_.standardise(unit);

@@ -3,10 +3,10 @@
 // batches to give.
 #pragma once
 
-#include <datamux/runtime/data/image_input.hpp>
-#include <datamux/runtime/data/label_set.hpp>
-#include <datamux/runtime/data/tokenizer.hpp>
-#include <datamux/runtime/task.hpp>
+#include <datamux/data/image_input.hpp>
+#include <datamux/data/label_set.hpp>
+#include <datamux/data/tokenizer.hpp>
+#include <datamux/tasks/task.hpp>
 
 #include <stdexcept>
 

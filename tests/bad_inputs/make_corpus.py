@@ -526,7 +526,7 @@ cli("validate/section-with-2000-keys", "validate {corpus}/pipelines/section-with
     r"\[mux\] has 2001 keys; a section holds at most 1024")
 write(P + "kind-is-100k-chars.toml", "[task]\nkind = \"" + "x" * 100000 + "\"\n")
 cli("validate/kind-is-100k-chars", "validate {corpus}/pipelines/kind-is-100k-chars.toml", 2,
-    r"kind: \"x{120}\.\.\. \(100000 bytes in all\)\" is not one of")
+    r"\[task\] kind = \"x{120}\.\.\. \(100000 bytes in all\)\": unknown task kind")
 write(P + "plugin-paths-missing-folder.toml", 'base = "retrieval-small.toml"\nplugin_paths = ["no-such-plugins"]\n')
 cli("validate/plugin-paths-missing-folder", "validate {corpus}/pipelines/plugin-paths-missing-folder.toml", 2,
     r"plugin-paths-missing-folder\.toml:2:17: plugin_paths entry \"no-such-plugins\": .* is not there")

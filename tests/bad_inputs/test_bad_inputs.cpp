@@ -5,11 +5,11 @@
 // with its own message) and the message matches the case's regular expression.
 #include <datamux/core/checkpoint.hpp>
 #include <datamux/options.hpp>
-#include <datamux/runtime/data/idx.hpp>
-#include <datamux/runtime/data/label_set.hpp>
-#include <datamux/runtime/data/tagging.hpp>
-#include <datamux/runtime/data/text.hpp>
-#include <datamux/runtime/data/tokenizer.hpp>
+#include <datamux/data/idx.hpp>
+#include <datamux/data/label_set.hpp>
+#include <datamux/data/tagging.hpp>
+#include <datamux/data/text.hpp>
+#include <datamux/data/tokenizer.hpp>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>

@@ -4,12 +4,12 @@
 // only the test file has, and FIFOs / devices / folders where a file is expected (refused, never
 // blocking). Files are written here, next to the expectation they break.
 #include <datamux/options.hpp>
-#include <datamux/runtime/data/idx.hpp>
-#include <datamux/runtime/data/label_set.hpp>
-#include <datamux/runtime/data/tagging.hpp>
-#include <datamux/runtime/data/text.hpp>
-#include <datamux/runtime/data/tokenizer.hpp>
-#include <datamux/runtime/data/utf8.hpp>
+#include <datamux/data/idx.hpp>
+#include <datamux/data/label_set.hpp>
+#include <datamux/data/tagging.hpp>
+#include <datamux/data/text.hpp>
+#include <datamux/data/tokenizer.hpp>
+#include <datamux/data/utf8.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // GLUE-style TSV/CSV reader: columns by name, quoting, pairs, no-header files, and one InputError per
 // kind of broken file, each naming the file and line.
-#include <datamux/runtime/data/text.hpp>
+#include <datamux/data/text.hpp>
 #include <datamux/options.hpp>
 
 #include <gmock/gmock.h>

@@ -1,6 +1,6 @@
 // IDX reader and image sets: values and dims of good files (plain and gzip, every element type), and
 // one InputError per kind of broken file, each naming the file.
-#include <datamux/runtime/data/idx.hpp>
+#include <datamux/data/idx.hpp>
 #include <datamux/options.hpp>
 
 #include <gmock/gmock.h>

@@ -1,5 +1,5 @@
 // LabelSet: deterministic ids (numeric order for integer labels), encode with errors, JSON round trip.
-#include <datamux/runtime/data/label_set.hpp>
+#include <datamux/data/label_set.hpp>
 #include <datamux/options.hpp>
 
 #include <gmock/gmock.h>

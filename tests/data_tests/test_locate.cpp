@@ -1,6 +1,6 @@
 // Finding npm data packages: DATAMUX_DATA_DIR first, and a message naming the package and setup.sh
 // when none of the places holds it.
-#include <datamux/runtime/data/locate.hpp>
+#include <datamux/data/locate.hpp>
 #include <datamux/options.hpp>
 
 #include <gmock/gmock.h>

@@ -1,12 +1,12 @@
 // The real data sets, as the packages install them: sizes and a few known values. Each test skips,
 // saying what to install, when its package is absent; scripts/setup.sh installs all of them.
-#include <datamux/runtime/data/idx.hpp>
-#include <datamux/runtime/data/label_set.hpp>
-#include <datamux/runtime/data/locate.hpp>
-#include <datamux/runtime/data/split.hpp>
-#include <datamux/runtime/data/tagging.hpp>
-#include <datamux/runtime/data/text.hpp>
-#include <datamux/runtime/data/tokenizer.hpp>
+#include <datamux/data/idx.hpp>
+#include <datamux/data/label_set.hpp>
+#include <datamux/data/locate.hpp>
+#include <datamux/data/split.hpp>
+#include <datamux/data/tagging.hpp>
+#include <datamux/data/text.hpp>
+#include <datamux/data/tokenizer.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // SpamAssassin reader on a miniature of the npm package's layout, and its broken variants.
-#include <datamux/runtime/data/text.hpp>
+#include <datamux/data/text.hpp>
 #include <datamux/options.hpp>
 
 #include <gmock/gmock.h>

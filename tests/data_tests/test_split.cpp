@@ -1,5 +1,5 @@
 // Train/validation/test splits: sizes, a partition of 0..n-1, same seed same split, other seed other split.
-#include <datamux/runtime/data/split.hpp>
+#include <datamux/data/split.hpp>
 #include <datamux/options.hpp>
 
 #include <gmock/gmock.h>

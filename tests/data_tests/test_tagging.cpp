@@ -1,5 +1,5 @@
 // Brown corpus and CoNLL readers on small fixtures, and their broken variants.
-#include <datamux/runtime/data/tagging.hpp>
+#include <datamux/data/tagging.hpp>
 #include <datamux/options.hpp>
 
 #include <gmock/gmock.h>

@@ -1,7 +1,7 @@
 // WordTokenizer: splitting, vocabulary order and min count, special ids, truncation, padding,
 // decode, the JSON round trip (with [MASK], and of a version-1 tokenizer saved before [MASK] existed)
 // and rejection of malformed JSON.
-#include <datamux/runtime/data/tokenizer.hpp>
+#include <datamux/data/tokenizer.hpp>
 #include <datamux/options.hpp>
 
 #include <gmock/gmock.h>

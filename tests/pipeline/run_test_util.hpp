@@ -2,7 +2,7 @@
 // the built `datamux` command.
 #pragma once
 
-#include <datamux/runtime/trainer.hpp>
+#include <datamux/train/trainer.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
 

@@ -66,3 +66,45 @@ TEST(CliBench, BadInputExitsWithUsageError) {
   r = run_cli("bench --precision f16");
   EXPECT_EQ(r.code, 2) << r.output;
 }
+
+// The profile group: one inference pass of a pipeline part by part at each N; the parts' shares add up
+// to the whole pass, whose multiplier over the first N is its examples/s over the first's.
+TEST(CliBench, ProfileSplitsThePassIntoPartsThatAddUp) {
+  const auto dir = datamux::testing::scratch_dir("bench-profile");
+  const std::string json_path = (dir / "profile.json").string();
+  const std::string pipeline = std::string(DATAMUX_TEST_DATA_DIR) + "/pipelines/retrieval_small.toml";
+  datamux::testing::CliResult r = run_cli("bench --smoke --group profile --instances 1,4 --threads 1 --pipeline " +
+                                          pipeline + " --json " + json_path);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("N=4 backbone"));
+  std::ifstream f(json_path);
+  const nlohmann::json j = nlohmann::json::parse(f);
+  for (int64_t n : {1, 4}) {
+    double share = 0, parts_ms = 0, whole_ms = 0, rate = 0;
+    int parts = 0;
+    for (const auto& row : j["rows"]) {
+      if (row["group"] != "profile" || row["instances"] != n) continue;
+      const std::string name = row["name"].get<std::string>();
+      if (name.find("whole pass") != std::string::npos) {
+        whole_ms = row["ms"].get<double>();
+        rate = row["items_per_s"].get<double>();
+      } else {
+        share += row["ratio"].get<double>();
+        parts_ms += row["ms"].get<double>();
+        ++parts;
+        EXPECT_GE(row["ms"].get<double>(), 0.0) << name;
+      }
+    }
+    EXPECT_EQ(parts, 6) << "N=" << n << ": data, embed+prepare, mux, backbone, demux, head";
+    EXPECT_NEAR(share, 1.0, 1e-6) << "N=" << n;
+    EXPECT_NEAR(parts_ms, whole_ms, 1e-6 * whole_ms + 1e-9) << "N=" << n;
+    EXPECT_GT(whole_ms, 0.0) << "N=" << n;
+    EXPECT_GT(rate, 0.0) << "N=" << n;
+  }
+}
+
+TEST(CliBench, ProfileOfAMissingPipelineIsBadInput) {
+  const auto r = run_cli("bench --smoke --group profile --pipeline /nonexistent/p.toml");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("/nonexistent/p.toml"));
+}

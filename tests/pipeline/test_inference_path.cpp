@@ -4,9 +4,9 @@
 // it takes every tensor from the allocator's cache.
 #include <datamux/core/autograd_stats.hpp>
 #include <datamux/core/memory.hpp>
-#include <datamux/runtime/model.hpp>
-#include <datamux/runtime/pipeline_config.hpp>
-#include <datamux/runtime/task.hpp>
+#include <datamux/train/model.hpp>
+#include <datamux/pipeline/pipeline_config.hpp>
+#include <datamux/tasks/task.hpp>
 #include <gtest/gtest.h>
 
 #include <fstream>

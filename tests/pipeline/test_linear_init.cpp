@@ -1,9 +1,9 @@
 // [model] linear_init_stddev: the reference code's initialisation (every weight matrix after the
 // embedding from N(0, s), every bias 0) replaces the plugins' own, except the mux's codes and the
 // embedding tables; -1 (the default) leaves the plugins' initialisation alone.
-#include <datamux/runtime/model.hpp>
-#include <datamux/runtime/pipeline_config.hpp>
-#include <datamux/runtime/task.hpp>
+#include <datamux/train/model.hpp>
+#include <datamux/pipeline/pipeline_config.hpp>
+#include <datamux/tasks/task.hpp>
 #include <gtest/gtest.h>
 
 #include <cmath>

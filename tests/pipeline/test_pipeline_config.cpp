@@ -1,5 +1,5 @@
 // Pipeline TOML loading: base chains, --set overrides, and every bad-input message.
-#include <datamux/runtime/pipeline_config.hpp>
+#include <datamux/pipeline/pipeline_config.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // The retrieval task's held-out batches: when the held-out count is not a multiple of N x batch, the
 // partial batch still gives every instance index its share of sequences (per-index accuracy and the
 // lowest index of metrics.csv depend on it).
-#include <datamux/runtime/pipeline_config.hpp>
-#include <datamux/runtime/task.hpp>
+#include <datamux/pipeline/pipeline_config.hpp>
+#include <datamux/tasks/task.hpp>
 #include <gtest/gtest.h>
 
 #include <fstream>

@@ -2,8 +2,8 @@
 // another vocabulary, the run folder's states (run.json), SIGTERM, and a SIGKILLed run resumed to the
 // same weights as one never stopped.
 #include <datamux/core/checkpoint.hpp>
-#include <datamux/runtime/pipeline_config.hpp>
-#include <datamux/runtime/trainer.hpp>
+#include <datamux/pipeline/pipeline_config.hpp>
+#include <datamux/train/trainer.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>

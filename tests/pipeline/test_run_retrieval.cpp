@@ -1,7 +1,7 @@
 // End-to-end: a small retrieval pipeline trained from TOML through the registry's plugins.
 #include <datamux/core/cpu_features.hpp>
 #include <datamux/core/precision.hpp>
-#include <datamux/runtime/trainer.hpp>
+#include <datamux/train/trainer.hpp>
 #include <gmock/gmock.h>
 
 #include "run_test_util.hpp"

@@ -1,6 +1,6 @@
 // End-to-end runs of the data-set tasks on small generated files (and Fashion-MNIST when installed).
-#include <datamux/runtime/data/locate.hpp>
-#include <datamux/runtime/trainer.hpp>
+#include <datamux/data/locate.hpp>
+#include <datamux/train/trainer.hpp>
 #include <gmock/gmock.h>
 
 #include "run_test_util.hpp"

@@ -1,6 +1,6 @@
 // The task embedding's initialisation: [model] embedding_stddev sets the token and position tables,
 // position_stddev (when >= 0) the position table alone (docs/results.md, "Large N").
-#include <datamux/runtime/model.hpp>
+#include <datamux/train/model.hpp>
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -4,9 +4,9 @@
 // N = 2 training run that beats the most-frequent-word baseline, and the tokenizer with [MASK] saved in
 // the checkpoint and read back.
 #include <datamux/core/checkpoint.hpp>
-#include <datamux/runtime/data/tokenizer.hpp>
-#include <datamux/runtime/task.hpp>
-#include <datamux/runtime/trainer.hpp>
+#include <datamux/data/tokenizer.hpp>
+#include <datamux/tasks/task.hpp>
+#include <datamux/train/trainer.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

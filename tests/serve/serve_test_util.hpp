@@ -5,7 +5,7 @@
 // so that test processes running side by side (ctest -j) share it instead of racing.
 #pragma once
 
-#include <datamux/runtime/trainer.hpp>
+#include <datamux/train/trainer.hpp>
 #include <datamux/serve/bundle.hpp>
 #include <datamux/serve/server.hpp>
 #include <fcntl.h>

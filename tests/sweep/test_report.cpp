@@ -1,7 +1,7 @@
 // `datamux report`'s files from a folder of runs with known figures: rows, aggregates, tables, charts.
 #include <datamux/error.hpp>
-#include <datamux/runtime/sweep/report.hpp>
-#include <datamux/runtime/sweep/svg_chart.hpp>
+#include <datamux/sweep/report.hpp>
+#include <datamux/sweep/svg_chart.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

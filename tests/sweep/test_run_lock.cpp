@@ -1,5 +1,5 @@
 // The per-run lock: exclusive while held, released by close and by the death of its holder (SIGKILL).
-#include <datamux/runtime/sweep/run_folder.hpp>
+#include <datamux/sweep/run_folder.hpp>
 #include <gtest/gtest.h>
 
 #include "sweep_test_util.hpp"

@@ -1,7 +1,7 @@
 // Sweep files into runs: axes x zip x seeds - exclude, run names, located errors for bad files.
 #include <datamux/error.hpp>
-#include <datamux/runtime/sweep/grid.hpp>
-#include <datamux/runtime/sweep/sweep_file.hpp>
+#include <datamux/sweep/grid.hpp>
+#include <datamux/sweep/sweep_file.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Sweep progress: a run's step from its log, the bar, and the ETA from finished and running runs.
-#include <datamux/runtime/sweep/progress.hpp>
+#include <datamux/sweep/progress.hpp>
 #include <gtest/gtest.h>
 
 #include "sweep_test_util.hpp"

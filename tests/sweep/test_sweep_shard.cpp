@@ -1,6 +1,6 @@
 // Shards: --shard parsing, Slurm array variables, and k slices covering the grid exactly once.
 #include <datamux/error.hpp>
-#include <datamux/runtime/sweep/shard.hpp>
+#include <datamux/sweep/shard.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // datamux/serve/bench_chart.hpp - the latency-throughput chart of docs/serving.md, drawn with the
-// runtime's SVG line chart (runtime/src/sweep/svg_chart.cpp).
+// sweep layer's SVG line chart (sweep/src/svg_chart.cpp).
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -11,10 +11,10 @@
 #pragma once
 
 #include <datamux/core/precision.hpp>
-#include <datamux/runtime/data/image_input.hpp>
-#include <datamux/runtime/data/label_set.hpp>
-#include <datamux/runtime/data/tokenizer.hpp>
-#include <datamux/runtime/model.hpp>
+#include <datamux/data/image_input.hpp>
+#include <datamux/data/label_set.hpp>
+#include <datamux/data/tokenizer.hpp>
+#include <datamux/train/model.hpp>
 
 #include <cstdint>
 #include <memory>

@@ -1,0 +1,78 @@
+# cmake -DROOT=<source tree> -P cmake/check_layers.cmake
+# The layer check (ctest: Architecture.LayersIncludeOnlyDownward; docs/architecture.md): every
+# `#include <datamux/...>` in a layer's sources must name a header of that layer or of one the layer may
+# use. Fails with one line per upward include: the file, the line, the header and what the layer may use.
+cmake_minimum_required(VERSION 3.22)
+if(NOT ROOT)
+  message(FATAL_ERROR "check_layers.cmake: pass -DROOT=<source tree>")
+endif()
+
+# What each folder may include (its own headers always). The order is the build order of CMakeLists.txt.
+set(allowed_sdk      sdk)
+set(allowed_core     sdk core)
+set(allowed_registry sdk core registry)
+set(allowed_data     sdk core data)
+set(allowed_pipeline sdk core data pipeline)
+set(allowed_tasks    sdk core data pipeline tasks)
+set(allowed_train    sdk core registry data pipeline tasks train)
+set(allowed_sweep    sdk core registry data pipeline sweep)
+set(allowed_bench    sdk core registry data pipeline tasks train bench)
+set(allowed_serve    sdk core registry data pipeline tasks train sweep serve)
+set(allowed_cli      sdk core registry data pipeline tasks train sweep bench serve cli)
+# A plugin sees the SDK only; its tests and checks may also reach core (checkpoints) and the registry.
+set(allowed_plugins  sdk)
+set(allowed_plugin_tests sdk core registry)
+set(allowed_examples sdk)
+set(layers sdk core registry data pipeline tasks train sweep bench serve cli plugins examples)
+
+# The layer a header belongs to, from its path under datamux/.
+function(header_layer header out)
+  if(header MATCHES "^datamux/(core|data|pipeline|tasks|train|sweep|bench|serve)/")
+    set(${out} ${CMAKE_MATCH_1} PARENT_SCOPE)
+  elseif(header STREQUAL "datamux/registry.hpp")
+    set(${out} registry PARENT_SCOPE)
+  elseif(header MATCHES "^datamux/[a-z_]+\\.hpp$")
+    set(${out} sdk PARENT_SCOPE)
+  else()
+    set(${out} unknown PARENT_SCOPE)
+  endif()
+endfunction()
+
+set(violations "")
+set(files_checked 0)
+foreach(layer IN LISTS layers)
+  if(NOT IS_DIRECTORY ${ROOT}/${layer})
+    continue()
+  endif()
+  file(GLOB_RECURSE sources ${ROOT}/${layer}/*.cpp ${ROOT}/${layer}/*.hpp ${ROOT}/${layer}/*.h)
+  foreach(src IN LISTS sources)
+    math(EXPR files_checked "${files_checked} + 1")
+    set(allowed ${allowed_${layer}})
+    get_filename_component(name ${src} NAME)
+    # Tests and checks of plugins (test_*, check_*, plugins/testing/) load them as a host does.
+    if((layer STREQUAL "plugins" OR layer STREQUAL "examples") AND
+       (name MATCHES "^(test|check)_" OR src MATCHES "/plugins/testing/"))
+      set(allowed ${allowed_plugin_tests})
+    endif()
+    file(STRINGS ${src} includes REGEX "^[ \t]*#[ \t]*include[ \t]*<datamux/")
+    foreach(line IN LISTS includes)
+      string(REGEX MATCH "<(datamux/[^>]+)>" _ "${line}")
+      set(header ${CMAKE_MATCH_1})
+      header_layer(${header} target)
+      if(target STREQUAL "unknown" OR NOT target IN_LIST allowed)
+        file(RELATIVE_PATH rel ${ROOT} ${src})
+        string(REPLACE ";" ", " may "${allowed}")
+        string(APPEND violations "  ${rel}: includes <${header}> (layer ${target}); ${layer} may use: ${may}\n")
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+
+if(files_checked EQUAL 0)
+  message(FATAL_ERROR "check_layers: no sources found under ${ROOT}")
+endif()
+if(violations)
+  message(FATAL_ERROR "check_layers: includes that cross a layer upward (docs/architecture.md says what may "
+                      "call what):\n${violations}")
+endif()
+message(STATUS "check_layers: ${files_checked} files, every include goes downward")

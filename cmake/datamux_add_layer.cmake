@@ -1,0 +1,22 @@
+# datamux_add_layer(NAME <layer> [PUBLIC libs...] [PRIVATE libs...] [SOURCES globs...])
+# One layer of the tree (docs/architecture.md): the shared library libdatamux_<layer> from the layer's
+# src/*.cpp (or the given globs, relative to its folder), its headers in include/ (datamux/<layer>/...),
+# the alias datamux::<layer>, installed with the datamuxTargets export set.
+function(datamux_add_layer)
+  cmake_parse_arguments(ARG "" "NAME" "PUBLIC;PRIVATE;SOURCES" ${ARGN})
+  if(NOT ARG_SOURCES)
+    set(ARG_SOURCES src/*.cpp)
+  endif()
+  set(globs "")
+  foreach(g IN LISTS ARG_SOURCES)
+    list(APPEND globs ${CMAKE_CURRENT_SOURCE_DIR}/${g})
+  endforeach()
+  file(GLOB sources CONFIGURE_DEPENDS ${globs})
+  list(FILTER sources EXCLUDE REGEX "/test_[^/]*\\.cpp$")
+  set(target datamux_${ARG_NAME})
+  add_library(${target} SHARED ${sources})
+  add_library(datamux::${ARG_NAME} ALIAS ${target})
+  target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>)
+  target_link_libraries(${target} PUBLIC ${ARG_PUBLIC} PRIVATE ${ARG_PRIVATE})
+  install(TARGETS ${target} EXPORT datamuxTargets LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endfunction()
