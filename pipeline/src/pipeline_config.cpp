@@ -294,6 +294,45 @@ PluginSection plugin_section(const toml::table& root, const std::string& section
   return p;
 }
 
+// Unknown sections (with a suggestion) and keys that have moved to another section.
+void refuse_unknown_and_moved(const toml::table& root, const std::string& path) {
+  std::vector<std::string> known = section_names();
+  known.insert(known.end(), kTopLevelKeys.begin(), kTopLevelKeys.end());
+  for (auto&& [k, v] : root) {
+    std::string key(k.str());
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string hint = did_you_mean(key, known);
+    throw InputError(fmt::format("{}: unknown section '{}'{}", loc(v.source(), path), clip_for_message(key),
+                                 hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
+  }
+  for (const MovedKey& m : kMovedKeys)
+    if (const toml::table* t = root[m.section].as_table())
+      if (const toml::node* n = t->get(m.key))
+        throw InputError(fmt::format("{}: [{}] {} has moved: {}", loc(n->source(), path), m.section, m.key, m.instead));
+}
+
+// plugin_paths, each resolved against the pipeline's folder and required to be a folder.
+std::vector<std::string> plugin_paths(const toml::table& root, const std::string& path) {
+  std::vector<std::string> out;
+  auto pp = root["plugin_paths"];
+  if (!pp) return out;
+  auto* arr = pp.as_array();
+  if (!arr) throw InputError(fmt::format("{}: plugin_paths must be an array of strings", loc(pp.node()->source(), path)));
+  for (auto&& e : *arr) {
+    auto s = e.value<std::string>();
+    if (!s) throw InputError(fmt::format("{}: plugin_paths must be an array of strings", loc(e.source(), path)));
+    fs::path p(*s);
+    const std::string dir = p.is_absolute() ? p.string() : (fs::path(path).parent_path() / p).string();
+    // A folder that is not there would be searched silently, and the plugins expected from it missed.
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec))
+      throw InputError(fmt::format("{}: plugin_paths entry \"{}\": {} is {}", loc(e.source(), path), *s, dir,
+                                   fs::exists(dir, ec) ? "not a folder" : "not there (no such folder)"));
+    out.push_back(dir);
+  }
+  return out;
+}
+
 }  // namespace
 
 PipelineConfig load_pipeline(const std::string& path, const std::vector<std::string>& overrides) {
@@ -307,20 +346,7 @@ PipelineConfig load_pipeline(const std::string& path, const std::vector<std::str
   toml::table root = load_with_bases(path, chain);
   for (const auto& o : overrides) apply_override(root, o);
 
-  std::vector<std::string> known = section_names();
-  known.insert(known.end(), kTopLevelKeys.begin(), kTopLevelKeys.end());
-  for (auto&& [k, v] : root) {
-    std::string key(k.str());
-    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    std::string hint = did_you_mean(key, known);
-    throw InputError(fmt::format("{}: unknown section '{}'{}", loc(v.source(), path), clip_for_message(key),
-                                 hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
-  }
-
-  for (const MovedKey& m : kMovedKeys)
-    if (const toml::table* t = root[m.section].as_table())
-      if (const toml::node* n = t->get(m.key))
-        throw InputError(fmt::format("{}: [{}] {} has moved: {}", loc(n->source(), path), m.section, m.key, m.instead));
+  refuse_unknown_and_moved(root, path);
 
   PipelineConfig c;
   c.path = path;
@@ -336,22 +362,7 @@ PipelineConfig load_pipeline(const std::string& path, const std::vector<std::str
   c.demux = plugin_section(root, "demux", path);
   c.head = plugin_section(root, "head", path);
   c.retrieval_head = plugin_section(root, "retrieval_head", path);
-  if (auto pp = root["plugin_paths"]) {
-    auto* arr = pp.as_array();
-    if (!arr) throw InputError(fmt::format("{}: plugin_paths must be an array of strings", loc(pp.node()->source(), path)));
-    for (auto&& e : *arr) {
-      auto s = e.value<std::string>();
-      if (!s) throw InputError(fmt::format("{}: plugin_paths must be an array of strings", loc(e.source(), path)));
-      fs::path p(*s);
-      const std::string dir = p.is_absolute() ? p.string() : (fs::path(path).parent_path() / p).string();
-      // A folder that is not there would be searched silently, and the plugins expected from it missed.
-      std::error_code ec;
-      if (!fs::is_directory(dir, ec))
-        throw InputError(fmt::format("{}: plugin_paths entry \"{}\": {} is {}", loc(e.source(), path), *s, dir,
-                                     fs::exists(dir, ec) ? "not a folder" : "not there (no such folder)"));
-      c.plugin_paths.push_back(dir);
-    }
-  }
+  c.plugin_paths = plugin_paths(root, path);
   std::ostringstream ss;
   ss << toml::toml_formatter(root, toml::toml_formatter::default_flags & ~toml::format_flags::allow_literal_strings);
   c.resolved_toml = ss.str();

@@ -90,4 +90,53 @@ TEST(Embedding, NoGraphWhenWeightIsFrozen) {
   EXPECT_FALSE(y.requires_grad());
 }
 
+// embedding_layer_norm: the fused inference pass gives the composed ops' floats to the bit; with a
+// gradient it is the composed ops (finite differences agree); bad ids are refused as embedding does.
+Tensor composed(const Tensor& ids, const Tensor& table, const Tensor& pos, const Tensor& w, const Tensor& b) {
+  return ops::layer_norm(ops::add(ops::embedding(ids, table), pos), w, b);
+}
+
+TEST(EmbeddingLayerNorm, FusedInferenceEqualsTheComposedOpsBitForBit) {
+  Rng rng(7);
+  // Large enough for the parallel loop; rows with a large mean (the shifted variance) included.
+  Tensor table = ops::add(Tensor::randn({50, 96}, rng), Tensor::full({50, 96}, 30.f));
+  Tensor pos = Tensor::randn({24, 96}, rng, 0.f, 0.1f);
+  Tensor w = Tensor::randn({96}, rng), b = Tensor::randn({96}, rng);
+  std::vector<int32_t> flat;
+  for (int i = 0; i < 4 * 8 * 24; ++i) flat.push_back((i * 37 + 11) % 50);
+  Tensor ids = Tensor::from_ints(flat, {4, 8, 24});
+  NoGradGuard no_grad;
+  Tensor fused = ops::embedding_layer_norm(ids, table, pos, w, b);
+  Tensor ref = composed(ids, table, pos, w, b);
+  ASSERT_EQ(fused.shape(), ref.shape());
+  const float* a = fused.data<float>();
+  const float* r = ref.data<float>();
+  for (int64_t i = 0; i < fused.numel(); ++i) ASSERT_EQ(a[i], r[i]) << "element " << i;
+  // Without weight and bias too.
+  Tensor plain = ops::embedding_layer_norm(ids, table, pos, Tensor(), Tensor());
+  Tensor plain_ref = composed(ids, table, pos, Tensor(), Tensor());
+  for (int64_t i = 0; i < plain.numel(); ++i) ASSERT_EQ(plain.data<float>()[i], plain_ref.data<float>()[i]);
+}
+
+TEST(EmbeddingLayerNorm, GradientMatchesFiniteDifferences) {
+  Rng rng(8);
+  Tensor table = Tensor::randn({6, 5}, rng).set_requires_grad();
+  Tensor pos = Tensor::randn({3, 5}, rng).set_requires_grad();
+  Tensor w = Tensor::randn({5}, rng).set_requires_grad();
+  Tensor b = Tensor::randn({5}, rng).set_requires_grad();
+  Tensor ids = Tensor::from_ints({1, 5, 1, 0, 4, 4}, {2, 3});
+  expect_gradients_match([&] { return weighted_sum(ops::embedding_layer_norm(ids, table, pos, w, b)); },
+                         {table, pos, w, b});
+}
+
+TEST(EmbeddingLayerNorm, BadIdsAndShapesThrow) {
+  NoGradGuard no_grad;
+  Tensor table = Tensor::ones({4, 2}), pos = Tensor::ones({3, 2});
+  EXPECT_THROW(ops::embedding_layer_norm(Tensor::from_ints({0, 4, 1}, {3}), table, pos, Tensor(), Tensor()),
+               std::invalid_argument);
+  EXPECT_THROW(ops::embedding_layer_norm(Tensor::from_ints({0, 1}, {2}), table, pos, Tensor(), Tensor()),
+               std::invalid_argument);  // 2 ids, 3 positions
+  EXPECT_THROW(ops::embedding_layer_norm(Tensor::ones({3}), table, pos, Tensor(), Tensor()), std::invalid_argument);
+}
+
 }  // namespace

@@ -47,59 +47,59 @@ std::string tokenizer_difference(const std::string& ckpt, const std::string& min
 
 }  // namespace
 
-std::vector<std::string> apply_init_from(MuxModel& model, const PipelineConfig& c) {
-  const std::string path = c.train.get_string("init_from");
-  const bool partial = c.train.get_bool("init_from_partial");
-  const SafetensorsFile file = load_safetensors(path);
-  std::vector<std::string> loaded, missing, mismatched, unexpected;
-  std::vector<std::pair<Tensor, const Tensor*>> copies;
-  std::vector<std::string> names;
-  for (const auto& [name, dst] : model.state()) {
-    names.push_back(name);
-    auto it = file.tensors.find(name);
-    if (it == file.tensors.end()) {
-      missing.push_back(fmt::format("{} {}", name, shape_str(dst.shape())));
-      continue;
-    }
-    const Tensor& src = it->second;
-    const bool dtype_ok = src.dtype() == dst.dtype() || (floating(src.dtype()) && floating(dst.dtype()));
-    if (src.shape() != dst.shape() || !dtype_ok) {
-      mismatched.push_back(fmt::format("{} (checkpoint {}, model {})", name, shape_str(src.shape()), shape_str(dst.shape())));
-      continue;
-    }
-    loaded.push_back(fmt::format("{} {}", name, shape_str(dst.shape())));
-    copies.emplace_back(dst, &src);
-  }
-  std::sort(names.begin(), names.end());
-  for (const auto& [name, t] : file.tensors)
-    if (!std::binary_search(names.begin(), names.end(), name))
-      unexpected.push_back(fmt::format("{} {}", name, shape_str(t.shape())));
+namespace {
 
-  auto details = [&] {
+// How a checkpoint's tensors meet the model's: which load, and why the others do not.
+struct InitMatch {
+  std::vector<std::string> loaded, missing, mismatched, unexpected;
+  std::vector<std::pair<Tensor, const Tensor*>> copies;  // model tensor <- checkpoint tensor
+  std::size_t model_tensors = 0;
+
+  bool complete() const { return missing.empty() && mismatched.empty() && unexpected.empty(); }
+  std::string details() const {
     std::string d;
     if (!missing.empty()) d += fmt::format("\n  not in the checkpoint ({}): {}", missing.size(), listed(missing));
     if (!mismatched.empty()) d += fmt::format("\n  other shape or dtype ({}): {}", mismatched.size(), listed(mismatched));
     if (!unexpected.empty()) d += fmt::format("\n  not in the model, ignored ({}): {}", unexpected.size(), listed(unexpected));
     return d;
-  };
-  const std::string where = fmt::format("[train] init_from = \"{}\"", path);
-  if (loaded.empty())
-    throw InputError(fmt::format("{}: none of the checkpoint's {} tensors fits the model's {} (was it written for "
-                                 "another pipeline, e.g. another hidden size or N?){}",
-                                 where, file.tensors.size(), names.size(), details()));
-  const bool complete = missing.empty() && mismatched.empty() && unexpected.empty();
-  if (!complete && !partial)
-    throw InputError(fmt::format("{}: only {} of the model's {} tensors can be loaded from it; set [train] "
-                                 "init_from_partial = true to start from those and keep the rest as initialised{}",
-                                 where, loaded.size(), names.size(), details()));
-  NoGradGuard no_grad;
-  for (auto& [dst, src] : copies) dst.copy_(src->to(dst.dtype()));
+  }
+};
+
+InitMatch match_tensors(MuxModel& model, const SafetensorsFile& file) {
+  InitMatch m;
+  std::vector<std::string> names;
+  for (const auto& [name, dst] : model.state()) {
+    names.push_back(name);
+    auto it = file.tensors.find(name);
+    if (it == file.tensors.end()) {
+      m.missing.push_back(fmt::format("{} {}", name, shape_str(dst.shape())));
+      continue;
+    }
+    const Tensor& src = it->second;
+    const bool dtype_ok = src.dtype() == dst.dtype() || (floating(src.dtype()) && floating(dst.dtype()));
+    if (src.shape() != dst.shape() || !dtype_ok) {
+      m.mismatched.push_back(fmt::format("{} (checkpoint {}, model {})", name, shape_str(src.shape()), shape_str(dst.shape())));
+      continue;
+    }
+    m.loaded.push_back(fmt::format("{} {}", name, shape_str(dst.shape())));
+    m.copies.emplace_back(dst, &src);
+  }
+  m.model_tensors = names.size();
+  std::sort(names.begin(), names.end());
+  for (const auto& [name, t] : file.tensors)
+    if (!std::binary_search(names.begin(), names.end(), name))
+      m.unexpected.push_back(fmt::format("{} {}", name, shape_str(t.shape())));
+  return m;
+}
+
+// The log lines of a partial or complete load: what loaded, then each detail line.
+std::vector<std::string> init_log(const InitMatch& m, const std::string& path) {
   std::vector<std::string> log;
-  log.push_back(fmt::format("init    {} of {} tensors from {}{}", loaded.size(), names.size(), path,
-                            complete ? "" : " (init_from_partial: the rest keep their initialisation)"));
-  log.push_back(fmt::format("  loaded ({}): {}", loaded.size(), listed(loaded)));
-  if (!complete) {
-    std::string d = details();
+  log.push_back(fmt::format("init    {} of {} tensors from {}{}", m.loaded.size(), m.model_tensors, path,
+                            m.complete() ? "" : " (init_from_partial: the rest keep their initialisation)"));
+  log.push_back(fmt::format("  loaded ({}): {}", m.loaded.size(), listed(m.loaded)));
+  if (!m.complete()) {
+    const std::string d = m.details();
     std::size_t start = 1;  // each detail line without its leading newline
     while (start < d.size()) {
       const std::size_t end = d.find('\n', start);
@@ -109,6 +109,30 @@ std::vector<std::string> apply_init_from(MuxModel& model, const PipelineConfig& 
     }
   }
   return log;
+}
+
+}  // namespace
+
+std::vector<std::string> apply_init_from(MuxModel& model, const PipelineConfig& c) {
+  const std::string path = c.train.get_string("init_from");
+  const bool partial = c.train.get_bool("init_from_partial");
+  const SafetensorsFile file = load_safetensors(path);
+  const InitMatch m = match_tensors(model, file);
+  const std::string where = fmt::format("[train] init_from = \"{}\"", path);
+  if (m.loaded.empty())
+    throw InputError(fmt::format("{}: none of the checkpoint's {} tensors fits the model's {} (was it written for "
+                                 "another pipeline, e.g. another hidden size or N?){}",
+                                 where, file.tensors.size(), m.model_tensors, m.details()));
+  if (!m.complete() && !partial)
+    throw InputError(fmt::format("{}: only {} of the model's {} tensors can be loaded from it; set [train] "
+                                 "init_from_partial = true to start from those and keep the rest as initialised{}",
+                                 where, m.loaded.size(), m.model_tensors, m.details()));
+  NoGradGuard no_grad;
+  for (const auto& [dst, src] : m.copies) {
+    Tensor target = dst;
+    target.copy_(src->to(dst.dtype()));
+  }
+  return init_log(m, path);
 }
 
 std::string require_checkpoint_task_state(const Task& task, const std::string& checkpoint, const PipelineConfig& c) {

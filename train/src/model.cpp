@@ -22,8 +22,7 @@ Tensor TaskEmbedding::forward(const Tensor& ids) const {
   const int64_t L = ids.size(-1);
   if (L > positions_.size(0))
     throw std::invalid_argument(fmt::format("embedding: sequence of {} tokens, model built for {}", L, positions_.size(0)));
-  Tensor e = ops::add(ops::embedding(ids, tokens_), positions_.slice(0, 0, L));
-  return ops::layer_norm(e, norm_weight_, norm_bias_);
+  return ops::embedding_layer_norm(ids, tokens_, positions_.slice(0, 0, L), norm_weight_, norm_bias_);
 }
 
 namespace {
@@ -88,6 +87,16 @@ void check_section(Registry& registry, PluginKind kind, const PluginSection& s, 
 }  // namespace
 
 MuxModel::MuxModel(const PipelineConfig& c, const Task& task, Registry& registry) {
+  init_context(c, task);
+  const HeadNames heads = check_sections(c, task, registry);
+  build_components(c, registry, heads);
+  const double linear_std = c.model.get_float("linear_init_stddev");
+  if (linear_std >= 0.0) reinit_normal(static_cast<float>(linear_std), ctx_.seed * 1000003u + 7);
+  check_fit();
+}
+
+// The build context every component sees, and the loss weights; refuses loss settings the task cannot have.
+void MuxModel::init_context(const PipelineConfig& c, const Task& task) {
   ctx_.instances = c.model.get_int("instances");
   ctx_.hidden = c.model.get_int("hidden");
   ctx_.seed = static_cast<uint64_t>(c.model.get_int("seed"));
@@ -108,7 +117,11 @@ MuxModel::MuxModel(const PipelineConfig& c, const Task& task, Registry& registry
     throw InputError("[train] retrieval_loss_coeff must be > 0 for the retrieval task (it is the only loss)");
   if (!retrieval_task_ && retrieval_coeff_ > 0.f && ctx_.input != InputKind::Sequence)
     throw InputError("[train] retrieval_loss_coeff > 0 needs a text task: images have no tokens to retrieve");
+}
 
+// Every plugin section checked against its plugin's schema before anything is built (a mistake in the
+// head is reported before minutes of building the backbone). Returns the heads' plugin names.
+MuxModel::HeadNames MuxModel::check_sections(const PipelineConfig& c, const Task& task, Registry& registry) {
   for (auto* s : {&c.mux, &c.backbone, &c.demux})
     if (s->plugin.empty())
       throw InputError(fmt::format("{} is missing: a pipeline names its plugin, e.g. plugin = \"...\" (see `datamux plugins list`)",
@@ -132,7 +145,10 @@ MuxModel::MuxModel(const PipelineConfig& c, const Task& task, Registry& registry
                                  c.retrieval_head.where));
   check_section(registry, PluginKind::Head, c.head, head);
   if (c.retrieval_head.present) check_section(registry, PluginKind::Head, c.retrieval_head, aux_head);
+  return {head, aux_head};
+}
 
+void MuxModel::build_components(const PipelineConfig& c, Registry& registry, const HeadNames& heads) {
   // Each component gets its own seed and stream, so adding one does not shift another's init.
   rngs_.reserve(8);
   auto component_ctx = [&](uint64_t salt) {
@@ -159,23 +175,20 @@ MuxModel::MuxModel(const PipelineConfig& c, const Task& task, Registry& registry
   names_ = fmt::format("{} mux -> {} backbone -> {} demux", c.mux.plugin, c.backbone.plugin, c.demux.plugin);
 
   if (!retrieval_task_) {
-    head_ = registry.create<Head>(head, c.head.options, component_ctx(5), c.head.where);
+    head_ = registry.create<Head>(heads.head, c.head.options, component_ctx(5), c.head.where);
     register_module("head", head_);
     // At inference only the prefix and position 0 need demultiplexing when the head reads position 0
     // alone and the demux is position-wise: at N = 40 that was a third of the inference time.
     cls_rows_only_ = head_->reads_first_position_only() && demux_->position_wise();
-    names_ += fmt::format(" -> {} head", head);
+    names_ += fmt::format(" -> {} head", heads.head);
   }
   if (retrieval_task_ || retrieval_coeff_ > 0.f) {
     const PluginSection& s = retrieval_task_ ? c.head : c.retrieval_head;
-    retrieval_ = registry.create<Head>(retrieval_task_ ? head : aux_head, s.options, component_ctx(6),
+    retrieval_ = registry.create<Head>(retrieval_task_ ? heads.head : heads.aux_head, s.options, component_ctx(6),
                                       s.present ? s.where : std::string("[train] retrieval_loss_coeff"));
     register_module("retrieval_head", retrieval_);
     names_ += retrieval_task_ ? " -> retrieval head" : fmt::format(" (+ retrieval loss x{})", retrieval_coeff_);
   }
-  const double linear_std = c.model.get_float("linear_init_stddev");
-  if (linear_std >= 0.0) reinit_normal(static_cast<float>(linear_std), ctx_.seed * 1000003u + 7);
-  check_fit();
 }
 
 // [model] linear_init_stddev: the reference code's initialisation (Hugging Face `init_weights`) in place

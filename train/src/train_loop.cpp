@@ -64,94 +64,146 @@ struct Window {
   int64_t steps = 0;
 };
 
-}  // namespace
+// One run of the loop: the settings read once, the optimizer, schedule, metrics and progress, and the
+// state that passes from step to step (the window, the best validation accuracy so far).
+class TrainLoop {
+ public:
+  TrainLoop(const PipelineConfig& c, BuiltPipeline& p, ResultsWriter& results, const Logger& log)
+      : c_(c),
+        model_(*p.model),
+        task_(*p.task),
+        results_(results),
+        log_(log),
+        steps_(c.train.get_int("steps")),
+        batch_(c.train.get_int("batch")),
+        n_(model_.context().instances),
+        eval_every_(c.train.get_int("eval_every")),
+        log_every_(c.train.get_int("log_every")),
+        checkpoint_every_(c.train.get_int("checkpoint_every")),
+        clip_(static_cast<float>(c.train.get_float("clip_norm"))),
+        save_(c.output.get_bool("save_checkpoint")),
+        keep_best_(c.output.get_bool("keep_best") && eval_every_ > 0),
+        optimizer_(make_optimizer(c, model_)),
+        schedule_(make_schedule(c)),
+        params_(model_.parameters()),
+        progress_(steps_, log_every_, !log.enabled()),
+        metrics_(results.file_path("metrics.csv"), n_) {
+    log.debug(fmt::format("optimizer {} lr {} ({} schedule, {} warm-up steps), clip_norm {}", c.train.get_string("optimizer"),
+                          c.train.get_float("lr"), c.train.get_string("schedule"), c.train.get_int("warmup_steps"), clip_));
+  }
 
-TrainStats train_model(const PipelineConfig& c, BuiltPipeline& p, ResultsWriter& results, const Logger& log, bool resume) {
-  MuxModel& model = *p.model;
-  Task& task = *p.task;
-  const int64_t steps = c.train.get_int("steps");
-  const int64_t batch = c.train.get_int("batch");
-  const int64_t n = model.context().instances;
-  const int64_t eval_every = c.train.get_int("eval_every");
-  const int64_t log_every = c.train.get_int("log_every");
-  const float clip = static_cast<float>(c.train.get_float("clip_norm"));
-  const bool save = c.output.get_bool("save_checkpoint");
-  const bool keep_best = c.output.get_bool("keep_best") && eval_every > 0;
-  auto optimizer = make_optimizer(c, model);
-  auto schedule = make_schedule(c);
-  std::vector<Tensor> params = model.parameters();
-
-  Progress progress(steps, c.train.get_int("log_every"), !log.enabled());
-  log.debug(fmt::format("optimizer {} lr {} ({} schedule, {} warm-up steps), clip_norm {}", c.train.get_string("optimizer"),
-                        c.train.get_float("lr"), c.train.get_string("schedule"), c.train.get_int("warmup_steps"), clip));
-  MetricsCsv metrics(results.file_path("metrics.csv"), n);
-  double best_val = -1.0;
-  TrainStats stats;
-  Window window;
-  model.train();
-  const int64_t checkpoint_every = c.train.get_int("checkpoint_every");
-  const int64_t first = resume ? load_resume_state(results.dir(), model, *optimizer, task) : 0;
-  if (resume) log.line(fmt::format("resume  from step {} of {} ({})", first, steps, results.dir()));
-  stats.steps = first;
-  const auto started = Clock::now();
-  for (int64_t step = first + 1; step <= steps; ++step) {
-    if (const int sig = pending_interrupt()) {  // a step boundary: save what is needed to resume
-      stats.interrupted_by = sig;
-      progress.finish();
-      results.write_checkpoint(model, checkpoint_metadata(c, task, stats.steps));
-      save_resume_state(results.dir(), model, *optimizer, task, stats.steps);
-      return stats;
+  TrainStats run(bool resume) {
+    model_.train();
+    const int64_t first = resume ? load_resume_state(results_.dir(), model_, *optimizer_, task_) : 0;
+    if (resume) log_.line(fmt::format("resume  from step {} of {} ({})", first, steps_, results_.dir()));
+    stats_.steps = first;
+    started_ = Clock::now();
+    for (int64_t step = first + 1; step <= steps_; ++step) {
+      if (const int sig = pending_interrupt()) return stop(sig);
+      {  // the step's outputs (and the graph behind them) are freed before validation and the next step
+        float loss = 0.f;
+        const ModelOutput out = train_step(step, loss);
+        record(step, out, loss);
+      }
+      if (eval_every_ > 0 && (step % eval_every_ == 0 || step == steps_)) validate(step);
     }
+    finish();
+    return stats_;
+  }
+
+ private:
+  // A step boundary: save what is needed to resume.
+  TrainStats stop(int sig) {
+    stats_.interrupted_by = sig;
+    progress_.finish();
+    results_.write_checkpoint(model_, checkpoint_metadata(c_, task_, stats_.steps));
+    save_resume_state(results_.dir(), model_, *optimizer_, task_, stats_.steps);
+    return stats_;
+  }
+
+  // Forward, backward, optimizer step. A loss that is not finite ends training.
+  ModelOutput train_step(int64_t step, float& loss) {
     const auto t0 = Clock::now();
-    Batch b = task.next_train_batch(n, batch);
-    optimizer->set_lr(schedule->lr_at(step - 1));
-    ModelOutput out = model.forward(b);
-    const float loss = out.loss.item();
+    Batch b = task_.next_train_batch(n_, batch_);
+    optimizer_->set_lr(schedule_->lr_at(step - 1));
+    ModelOutput out = model_.forward(b);
+    loss = out.loss.item();
     if (!std::isfinite(loss))
       throw TrainingError(fmt::format("training stopped at step {}: the loss is {} (try a lower [train] lr or "
                                       "clip_norm); {}",
-                                      step, loss, results.checkpoint_note()));
+                                      step, loss, results_.checkpoint_note()));
     out.loss.backward();
-    if (clip > 0.f) clip_grad_norm(params, clip);
-    optimizer->step();
-    model.zero_grad();
-    stats.seconds += seconds_since(t0);
-    stats.examples += n * batch;
-    stats.steps = step;
-    if (checkpoint_every > 0 && step % checkpoint_every == 0 && step < steps)
-      save_resume_state(results.dir(), model, *optimizer, task, step);
+    if (clip_ > 0.f) clip_grad_norm(params_, clip_);
+    optimizer_->step();
+    model_.zero_grad();
+    stats_.seconds += seconds_since(t0);
+    stats_.examples += n_ * batch_;
+    stats_.steps = step;
+    if (checkpoint_every_ > 0 && step % checkpoint_every_ == 0 && step < steps_)
+      save_resume_state(results_.dir(), model_, *optimizer_, task_, step);
+    return out;
+  }
 
-    window.accuracy.merge(accuracy(out.main, n));
-    window.loss += loss;
-    ++window.steps;
-    // The window (loss and accuracy since the last metrics row) closes every log_every steps, whether
-    // or not anything is printed; a progress bar shows the open window's means at every step.
-    const double rate = static_cast<double>(stats.examples) / std::max(stats.seconds, 1e-9);
-    const double mean_loss = window.loss / static_cast<double>(window.steps);
-    if (progress.due(step)) progress.update(step, mean_loss, window.accuracy.value(), rate);
-    if (step % log_every == 0 || step == steps) {
-      metrics.row(step, "train", mean_loss, window.accuracy, schedule->lr_at(step - 1), rate, seconds_since(started));
-      window = Window();
-    }
-    if (eval_every > 0 && (step % eval_every == 0 || step == steps)) {
-      const auto te = Clock::now();
-      EvalResult v = evaluate(model, task, Split::Validation, eval_batch(c));
-      log.debug(fmt::format("validation of {} examples took {:.2f} s", v.examples, seconds_since(te)));
-      progress.message(fmt::format("step {:>6}  validation accuracy {:.4f}  loss {:.4f}", step, v.accuracy.value(), v.loss));
-      metrics.row(step, "validation", v.loss, v.accuracy, -1.0, -1.0, seconds_since(started));
-      if (save && keep_best && v.accuracy.value() > best_val) {
-        best_val = v.accuracy.value();
-        results.write_checkpoint(model, checkpoint_metadata(c, task, step));
-      }
+  // The window (loss and accuracy since the last metrics row) closes every log_every steps, whether or
+  // not anything is printed; a progress bar shows the open window's means at every step.
+  void record(int64_t step, const ModelOutput& out, float loss) {
+    window_.accuracy.merge(accuracy(out.main, n_));
+    window_.loss += loss;
+    ++window_.steps;
+    const double rate = static_cast<double>(stats_.examples) / std::max(stats_.seconds, 1e-9);
+    const double mean_loss = window_.loss / static_cast<double>(window_.steps);
+    if (progress_.due(step)) progress_.update(step, mean_loss, window_.accuracy.value(), rate);
+    if (step % log_every_ == 0 || step == steps_) {
+      metrics_.row(step, "train", mean_loss, window_.accuracy, schedule_->lr_at(step - 1), rate, seconds_since(started_));
+      window_ = Window();
     }
   }
-  progress.finish();
-  if (save && !keep_best) results.write_checkpoint(model, checkpoint_metadata(c, task, steps));
-  if (save && keep_best && best_val >= 0.0) {
-    load_into(model, results.checkpoint_path(), /*strict=*/true);
-    log.line(fmt::format("best    validation accuracy {:.4f}: evaluating that checkpoint", best_val));
+
+  void validate(int64_t step) {
+    const auto te = Clock::now();
+    EvalResult v = evaluate(model_, task_, Split::Validation, eval_batch(c_));
+    log_.debug(fmt::format("validation of {} examples took {:.2f} s", v.examples, seconds_since(te)));
+    progress_.message(fmt::format("step {:>6}  validation accuracy {:.4f}  loss {:.4f}", step, v.accuracy.value(), v.loss));
+    metrics_.row(step, "validation", v.loss, v.accuracy, -1.0, -1.0, seconds_since(started_));
+    if (save_ && keep_best_ && v.accuracy.value() > best_val_) {
+      best_val_ = v.accuracy.value();
+      results_.write_checkpoint(model_, checkpoint_metadata(c_, task_, step));
+    }
   }
-  return stats;
+
+  // The last checkpoint, or the best validated one loaded back for the final evaluation.
+  void finish() {
+    progress_.finish();
+    if (save_ && !keep_best_) results_.write_checkpoint(model_, checkpoint_metadata(c_, task_, steps_));
+    if (save_ && keep_best_ && best_val_ >= 0.0) {
+      load_into(model_, results_.checkpoint_path(), /*strict=*/true);
+      log_.line(fmt::format("best    validation accuracy {:.4f}: evaluating that checkpoint", best_val_));
+    }
+  }
+
+  const PipelineConfig& c_;
+  MuxModel& model_;
+  Task& task_;
+  ResultsWriter& results_;
+  const Logger& log_;
+  const int64_t steps_, batch_, n_, eval_every_, log_every_, checkpoint_every_;
+  const float clip_;
+  const bool save_, keep_best_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<LrSchedule> schedule_;
+  std::vector<Tensor> params_;
+  Progress progress_;
+  MetricsCsv metrics_;
+  TrainStats stats_;
+  Window window_;
+  double best_val_ = -1.0;
+  Clock::time_point started_;
+};
+
+}  // namespace
+
+TrainStats train_model(const PipelineConfig& c, BuiltPipeline& p, ResultsWriter& results, const Logger& log, bool resume) {
+  return TrainLoop(c, p, results, log).run(resume);
 }
 
 }  // namespace datamux::runtime::detail

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "layer_norm_row.hpp"
 #include "vec_math.hpp"
 
 namespace datamux::ops {
@@ -28,31 +29,8 @@ constexpr int64_t kParallelMin = 1 << 14;
 
 void forward_rows(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd, int64_t rows,
                   int64_t d, float eps) {
-  const float inv_d = 1.f / static_cast<float>(d);
-  const vec::Kernels& k = vec::kernels();
 #pragma omp parallel for if (rows * d > kParallelMin)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * d;
-    float* yr = y + r * d;
-    const float shift = xr[0];
-    float s, ss;
-    k.moments(xr, shift, d, &s, &ss);
-    const float md = s * inv_d;
-    const float var = std::max(ss * inv_d - md * md, 0.f);
-    const float m = shift + md;
-    const float rs = 1.f / std::sqrt(var + eps);
-    mean[r] = m;
-    rstd[r] = rs;
-    if (w && b) {
-      for (int64_t i = 0; i < d; ++i) yr[i] = (xr[i] - m) * rs * w[i] + b[i];
-    } else if (w) {
-      for (int64_t i = 0; i < d; ++i) yr[i] = (xr[i] - m) * rs * w[i];
-    } else if (b) {
-      for (int64_t i = 0; i < d; ++i) yr[i] = (xr[i] - m) * rs + b[i];
-    } else {
-      for (int64_t i = 0; i < d; ++i) yr[i] = (xr[i] - m) * rs;
-    }
-  }
+  for (int64_t r = 0; r < rows; ++r) layer_norm_row(x + r * d, w, b, y + r * d, d, eps, &mean[r], &rstd[r]);
 }
 
 struct Grads {

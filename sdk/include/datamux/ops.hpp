@@ -72,6 +72,10 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
 // ---- lookup and losses ----
 /// ids: i32 of any shape, weight: [V, D] -> [..., D]. Ids out of [0, V) throw.
 Tensor embedding(const Tensor& ids, const Tensor& weight);
+/// layer_norm(embedding(ids, table) + positions, weight, bias, eps) for ids [..., L] and positions
+/// [L, D], in one pass when no gradient is needed (inference; the same floats as the composed ops).
+Tensor embedding_layer_norm(const Tensor& ids, const Tensor& table, const Tensor& positions, const Tensor& weight,
+                            const Tensor& bias, float eps = 1e-5f);
 /// Mean cross-entropy. logits: [M, C], targets: i32 [M]. Targets equal to ignore_index do not count
 /// (the mean is over counted rows; 0 when none count).
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int32_t ignore_index = -100,

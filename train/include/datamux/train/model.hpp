@@ -47,6 +47,13 @@ class MuxModel : public Module {
   void attach_profile(ForwardProfile* profile) { profile_ = profile; }
 
  private:
+  struct HeadNames {
+    std::string head;      // [head] plugin, else the task's default
+    std::string aux_head;  // [retrieval_head] plugin, else the retrieval head
+  };
+  void init_context(const PipelineConfig& c, const Task& task);
+  HeadNames check_sections(const PipelineConfig& c, const Task& task, Registry& registry);
+  void build_components(const PipelineConfig& c, Registry& registry, const HeadNames& heads);
   void check_fit();
   void reinit_normal(float stddev, uint64_t seed);
 
