@@ -40,13 +40,10 @@ TaggingDataset TaggingDataset::subset(const std::vector<int64_t>& indices) const
   return out;
 }
 
-TaggingDataset load_brown(const fs::path& package_dir_arg, const BrownOptions& options) {
-  const std::string hint = npm_package_hint(kBrownPackage);
-  const fs::path dir = package_dir_arg.empty() ? npm_package_dir(kBrownPackage) : package_dir_arg;
-  detail::require_dir(dir, hint);
-  const fs::path cats_file = dir / "cats.txt";
-  const std::string cats = detail::read_text_file(cats_file, hint);
+namespace {
 
+// cats.txt: the corpus files of the wanted categories (all files when none are wanted), in file order.
+std::vector<std::string> corpus_files(const fs::path& cats_file, const std::string& cats, const BrownOptions& options) {
   const std::set<std::string> wanted(options.categories.begin(), options.categories.end());
   std::set<std::string> seen_categories;
   std::vector<std::string> files;
@@ -69,38 +66,50 @@ TaggingDataset load_brown(const fs::path& package_dir_arg, const BrownOptions& o
     }
   }
   if (files.empty()) fail(cats_file, "lists no corpus files");
+  return files;
+}
 
-  TaggingDataset out;
-  for (const std::string& name : files) {
-    const fs::path file = dir / name;
-    std::size_t bom = 0;
-    const std::string text = detail::read_text_file(file, hint, &bom);
-    detail::for_each_line(text, [&](int64_t number, std::string_view line) {
-      std::vector<std::string_view> tokens = detail::split_whitespace(line);
-      if (tokens.empty()) return;
-      std::vector<std::string> words, tags;
-      words.reserve(tokens.size());
-      tags.reserve(tokens.size());
-      for (std::string_view token : tokens) {
-        const std::size_t slash = token.rfind('/');
-        if (slash == std::string_view::npos) {
-          fail_at(file, number, "token '" + std::string(token) + "' has no '/': expected word/tag");
-        }
-        if (slash == 0 || slash + 1 == token.size()) {
-          fail_at(file, number, "token '" + std::string(token) + "' has an empty word or tag");
-        }
-        const std::string_view tag_text = token.substr(slash + 1);
-        detail::require_utf8(file, number, bom + static_cast<uint64_t>(tag_text.data() - text.data()), tag_text,
-                             "the tag of token '" + repair_utf8(token) + "'");
-        words.push_back(repair_utf8(token.substr(0, slash)));
-        std::string tag(tag_text);
-        tags.push_back(options.simplify_tags ? simplify(std::move(tag)) : std::move(tag));
+// One corpus file's sentences (a line of word/tag tokens each) appended to out.
+void read_corpus_file(const fs::path& file, const std::string& hint, const BrownOptions& options, TaggingDataset& out) {
+  std::size_t bom = 0;
+  const std::string text = detail::read_text_file(file, hint, &bom);
+  detail::for_each_line(text, [&](int64_t number, std::string_view line) {
+    std::vector<std::string_view> tokens = detail::split_whitespace(line);
+    if (tokens.empty()) return;
+    std::vector<std::string> words, tags;
+    words.reserve(tokens.size());
+    tags.reserve(tokens.size());
+    for (std::string_view token : tokens) {
+      const std::size_t slash = token.rfind('/');
+      if (slash == std::string_view::npos) {
+        fail_at(file, number, "token '" + std::string(token) + "' has no '/': expected word/tag");
       }
-      out.words.push_back(std::move(words));
-      out.tags.push_back(std::move(tags));
-      out.lines.push_back(number);
-    });
-  }
+      if (slash == 0 || slash + 1 == token.size()) {
+        fail_at(file, number, "token '" + std::string(token) + "' has an empty word or tag");
+      }
+      const std::string_view tag_text = token.substr(slash + 1);
+      detail::require_utf8(file, number, bom + static_cast<uint64_t>(tag_text.data() - text.data()), tag_text,
+                           "the tag of token '" + repair_utf8(token) + "'");
+      words.push_back(repair_utf8(token.substr(0, slash)));
+      std::string tag(tag_text);
+      tags.push_back(options.simplify_tags ? simplify(std::move(tag)) : std::move(tag));
+    }
+    out.words.push_back(std::move(words));
+    out.tags.push_back(std::move(tags));
+    out.lines.push_back(number);
+  });
+}
+
+}  // namespace
+
+TaggingDataset load_brown(const fs::path& package_dir_arg, const BrownOptions& options) {
+  TaggingDataset out;
+  const std::string hint = npm_package_hint(kBrownPackage);
+  const fs::path dir = package_dir_arg.empty() ? npm_package_dir(kBrownPackage) : package_dir_arg;
+  detail::require_dir(dir, hint);
+  const fs::path cats_file = dir / "cats.txt";
+  const std::string cats = detail::read_text_file(cats_file, hint);
+  for (const std::string& name : corpus_files(cats_file, cats, options)) read_corpus_file(dir / name, hint, options, out);
   return out;
 }
 

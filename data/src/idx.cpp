@@ -146,16 +146,12 @@ const char* idx_type_name(IdxType t) {
   return "?";
 }
 
-}  // namespace
-
-IdxArray read_idx(const fs::path& file) {
-  detail::require_file(file, detail::kUserFileHint);
-  // Opened once, checked to be a regular file on the descriptor (a FIFO would block gzopen forever),
-  // then handed to zlib, which reads gzip and plain files alike.
+// Opened once, checked to be a regular file on the descriptor (a FIFO would block gzopen forever),
+// then handed to zlib, which reads gzip and plain files alike.
+GzFile open_idx(const fs::path& file, bool& gzip, uint64_t& stated, uint64_t& compressed_size) {
   ReadOnlyFile in(file.string(), "");
-  bool gzip = false;
-  const uint64_t stated = stated_stream_size(in, gzip);
-  const uint64_t compressed_size = in.size();
+  stated = stated_stream_size(in, gzip);
+  compressed_size = in.size();
   const int fd = in.release();
   GzFile f(gzdopen(fd, "rb"));
   if (!f) {
@@ -163,9 +159,13 @@ IdxArray read_idx(const fs::path& file) {
     fail(file, "cannot be opened for reading (out of memory?)");
   }
   gzbuffer(f.get(), 1 << 18);
+  return f;
+}
 
+// The 4-byte magic: sets out.type and returns the rank.
+int read_magic(gzFile f, const fs::path& file, IdxArray& out) {
   unsigned char magic[4];
-  std::size_t got = read_some(f.get(), file, 0, magic, 4);
+  const std::size_t got = read_some(f, file, 0, magic, 4);
   if (got < 4) fail(file, "only " + std::to_string(got) + " bytes: too short for an IDX header (4-byte magic)");
   if (magic[0] != 0 || magic[1] != 0 || !known_type(magic[2]) || magic[3] == 0 || magic[3] > kMaxDims) {
     char shown[16];
@@ -174,12 +174,14 @@ IdxArray read_idx(const fs::path& file) {
                    ", expected 00 00 TT NN with TT one of 08 09 0b 0c 0d 0e and NN 1.." +
                    std::to_string(kMaxDims));
   }
-  IdxArray out;
   out.type = static_cast<IdxType>(magic[2]);
-  const int rank = magic[3];
+  return magic[3];
+}
 
+// The dimension sizes after the magic: sets out.dims and returns the number of values.
+uint64_t read_dims(gzFile f, const fs::path& file, int rank, IdxArray& out) {
   std::vector<unsigned char> header(4 * static_cast<std::size_t>(rank));
-  got = read_some(f.get(), file, 4, header.data(), header.size());
+  const std::size_t got = read_some(f, file, 4, header.data(), header.size());
   if (got < header.size()) {
     fail(file, "byte " + std::to_string(4 + got) + ": truncated header: " + std::to_string(rank) +
                    " dimension sizes declared, the file ends first");
@@ -196,33 +198,40 @@ IdxArray read_idx(const fs::path& file) {
     }
     numel *= size;
   }
-  const uint64_t data_offset = 4 + header.size();
-  const uint64_t bytes = numel * elem;
-  // Values are held as floats: refuse up front what cannot fit in this machine's memory (a small gzip
-  // file can declare, and even inflate to, far more than that), instead of an out-of-memory kill later.
+  return numel;
+}
+
+// Values are held as floats: refuse up front what cannot fit in this machine's memory (a small gzip
+// file can declare, and even inflate to, far more than that), instead of an out-of-memory kill later.
+void check_fits_memory(const fs::path& file, uint64_t numel) {
   const uint64_t memory = physical_memory_bytes();
   if (memory > 0 && numel > memory / sizeof(float)) {
     fail(file, "byte 4: the header declares " + std::to_string(numel) + " values (" +
                    std::to_string(numel * sizeof(float) >> 20) + " MiB as floats), more than this machine's " +
                    std::to_string(memory >> 20) + " MiB of memory: a corrupt header, or a file too large to load");
   }
+}
 
-  // Allocate everything up front only when the file's own size agrees with the header; otherwise
-  // grow as data arrives, so that a corrupt header costs no more memory than the file holds.
-  const uint64_t total = data_offset + bytes;
+// Allocate everything up front only when the file's own size agrees with the header; otherwise
+// grow as data arrives, so that a corrupt header costs no more memory than the file holds.
+void reserve_values(IdxArray& out, uint64_t numel, uint64_t total, bool gzip, uint64_t stated, uint64_t compressed_size) {
   const bool sizes_agree = gzip ? stated == (total & 0xffffffffu) : stated == total;
   // A gzip trailer is four bytes anyone can write: trust it only as far as the compressed size could
   // really inflate (deflate's limit is about 1032:1), so a forged one cannot make us reserve gigabytes.
-  const uint64_t could_hold = gzip ? compressed_size * 1032 / elem : numel;
+  const uint64_t could_hold = gzip ? compressed_size * 1032 / element_size(out.type) : numel;
   out.values.reserve(static_cast<std::size_t>(
       sizes_agree ? std::min(numel, could_hold) : std::min<uint64_t>(numel, 1u << 20)));
+}
 
+void read_values(gzFile f, const fs::path& file, uint64_t data_offset, uint64_t numel, IdxArray& out) {
+  const std::size_t elem = element_size(out.type);
+  const uint64_t bytes = numel * elem;
   constexpr std::size_t kChunk = std::size_t(1) << 20;  // a multiple of every element size
   std::vector<unsigned char> buffer(static_cast<std::size_t>(std::min<uint64_t>(bytes, kChunk)));
   uint64_t done = 0;
   while (done < bytes) {
     const std::size_t want = static_cast<std::size_t>(std::min<uint64_t>(bytes - done, kChunk));
-    got = read_some(f.get(), file, data_offset + done, buffer.data(), want);
+    const std::size_t got = read_some(f, file, data_offset + done, buffer.data(), want);
     done += got;
     if (got < want) {
       fail(file, "byte " + std::to_string(data_offset + done) + ": truncated: the header declares " +
@@ -234,10 +243,26 @@ IdxArray read_idx(const fs::path& file) {
     convert(out.type, buffer.data(), want / elem, out.values.data() + old_size);
   }
   unsigned char extra;
-  if (read_some(f.get(), file, data_offset + bytes, &extra, 1) != 0) {
+  if (read_some(f, file, data_offset + bytes, &extra, 1) != 0) {
     fail(file, "byte " + std::to_string(data_offset + bytes) +
                    ": data continues after the values the header declares (wrong dimension sizes?)");
   }
+}
+
+}  // namespace
+
+IdxArray read_idx(const fs::path& file) {
+  detail::require_file(file, detail::kUserFileHint);
+  bool gzip = false;
+  uint64_t stated = 0, compressed_size = 0;
+  GzFile f = open_idx(file, gzip, stated, compressed_size);
+  IdxArray out;
+  const int rank = read_magic(f.get(), file, out);
+  const uint64_t numel = read_dims(f.get(), file, rank, out);
+  const uint64_t data_offset = 4 + 4 * static_cast<uint64_t>(rank);
+  check_fits_memory(file, numel);
+  reserve_values(out, numel, data_offset + numel * element_size(out.type), gzip, stated, compressed_size);
+  read_values(f.get(), file, data_offset, numel, out);
   return out;
 }
 

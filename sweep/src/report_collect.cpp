@@ -93,8 +93,7 @@ std::string key_choices(const std::vector<std::string>& keys) {
   return fmt::format("{}", fmt::join(out, ", "));
 }
 
-// Sets x, the grouping keys, the metric and each run's x position; refuses names the runs lack.
-void choose_axes(SweepResults& r, const ReportOptions& o) {
+void choose_x(SweepResults& r, const ReportOptions& o) {
   // x: any swept key; N is always there (every results.json has it).
   std::vector<std::string> x_choices = r.swept_keys;
   if (std::find(x_choices.begin(), x_choices.end(), "model.instances") == x_choices.end())
@@ -105,8 +104,10 @@ void choose_axes(SweepResults& r, const ReportOptions& o) {
     r.x_key = *k;
   }
   r.x_name = r.x_key == "model.instances" ? "N" : short_key(r.x_key);
+}
 
-  // y: the numeric results.json fields every run has, and the throughput multiplier.
+// y: the numeric results.json fields every run has, and the throughput multiplier.
+void choose_metric(SweepResults& r, const ReportOptions& o) {
   std::map<std::string, std::size_t> seen;
   for (const auto& rec : r.runs)
     for (const auto& [k, v] : rec.results.items())
@@ -120,50 +121,122 @@ void choose_axes(SweepResults& r, const ReportOptions& o) {
                                    fmt::join(r.metrics, ", ")));
     r.y_metric = o.y;
   }
+}
 
-  // group: the swept keys but x and the seed, unless chosen.
+// group: the swept keys but x and the seed, unless chosen.
+void choose_groups(SweepResults& r, const ReportOptions& o) {
   if (o.group.empty()) {
     for (const auto& k : r.swept_keys)
       if (k != r.x_key && k != "model.seed") r.group_keys.push_back(k);
-  } else if (o.group != "none") {
-    std::size_t start = 0;
-    while (start <= o.group.size()) {
-      auto comma = o.group.find(',', start);
-      std::string name = o.group.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      start = comma == std::string::npos ? o.group.size() + 1 : comma + 1;
-      auto k = resolve_key(r.swept_keys, name);
-      if (!k)
-        throw InputError(fmt::format("--group {}: {} is not a swept key of {}; choose among: {} (several joined by commas), or none",
-                                     o.group, name.empty() ? "\"\"" : name, r.dir, key_choices(r.swept_keys)));
-      if (*k == r.x_key) throw InputError(fmt::format("--group {}: {} is already the x axis (--x); group by other keys", o.group, *k));
-      if (std::find(r.group_keys.begin(), r.group_keys.end(), *k) == r.group_keys.end()) r.group_keys.push_back(*k);
-    }
+    return;
   }
+  if (o.group == "none") return;
+  std::size_t start = 0;
+  while (start <= o.group.size()) {
+    auto comma = o.group.find(',', start);
+    std::string name = o.group.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    start = comma == std::string::npos ? o.group.size() + 1 : comma + 1;
+    auto k = resolve_key(r.swept_keys, name);
+    if (!k)
+      throw InputError(fmt::format("--group {}: {} is not a swept key of {}; choose among: {} (several joined by commas), or none",
+                                   o.group, name.empty() ? "\"\"" : name, r.dir, key_choices(r.swept_keys)));
+    if (*k == r.x_key) throw InputError(fmt::format("--group {}: {} is already the x axis (--x); group by other keys", o.group, *k));
+    if (std::find(r.group_keys.begin(), r.group_keys.end(), *k) == r.group_keys.end()) r.group_keys.push_back(*k);
+  }
+}
 
-  // x positions: the value itself when every run's value is a number, else its category's index, the
-  // categories in grid order (the order the sweep file lists them).
-  auto x_value = [&](const RunRecord& rec) -> nlohmann::json {
-    if (rec.settings.contains(r.x_key)) return rec.settings[r.x_key];
-    if (r.x_key == "model.instances") return rec.instances;
-    return "(unset)";
-  };
+nlohmann::json x_value(const SweepResults& r, const RunRecord& rec) {
+  if (rec.settings.contains(r.x_key)) return rec.settings[r.x_key];
+  if (r.x_key == "model.instances") return rec.instances;
+  return "(unset)";
+}
+
+// x positions: the value itself when every run's value is a number, else its category's index, the
+// categories in grid order (the order the sweep file lists them).
+void place_runs_on_x(SweepResults& r) {
   bool numeric = true;
-  for (const auto& rec : r.runs) numeric = numeric && x_value(rec).is_number();
+  for (const auto& rec : r.runs) numeric = numeric && x_value(r, rec).is_number();
   if (numeric) {
-    for (auto& rec : r.runs) rec.x = x_value(rec).get<double>();
+    for (auto& rec : r.runs) rec.x = x_value(r, rec).get<double>();
     return;
   }
   std::vector<const RunRecord*> by_grid;
   for (const auto& rec : r.runs) by_grid.push_back(&rec);
   std::stable_sort(by_grid.begin(), by_grid.end(), [](const RunRecord* a, const RunRecord* b) { return a->grid_index < b->grid_index; });
   for (const auto* rec : by_grid) {
-    std::string t = value_text(x_value(*rec));
+    std::string t = value_text(x_value(r, *rec));
     if (std::find(r.x_categories.begin(), r.x_categories.end(), t) == r.x_categories.end()) r.x_categories.push_back(t);
   }
   for (auto& rec : r.runs) {
-    auto t = value_text(x_value(rec));
+    auto t = value_text(x_value(r, rec));
     rec.x = static_cast<double>(std::find(r.x_categories.begin(), r.x_categories.end(), t) - r.x_categories.begin());
   }
+}
+
+// Sets x, the grouping keys, the metric and each run's x position; refuses names the runs lack.
+void choose_axes(SweepResults& r, const ReportOptions& o) {
+  choose_x(r, o);
+  choose_metric(r, o);
+  choose_groups(r, o);
+  place_runs_on_x(r);
+}
+
+// The settings and grid index a sweep wrote for the run; adds the swept keys it names to swept_keys.
+void read_run_info(const fs::path& f, RunRecord& rec, std::vector<std::string>& swept_keys) {
+  std::ifstream info(f / kRunInfoFile);
+  if (!info) return;
+  auto j = nlohmann::json::parse(info, nullptr, false);
+  if (j.is_object() && j.contains("settings") && j["settings"].is_object()) rec.settings = j["settings"];
+  if (j.is_object() && j.contains("index") && j["index"].is_number_integer()) rec.grid_index = j["index"].get<int64_t>();
+  if (j.is_object() && j.contains("swept_keys") && j["swept_keys"].is_array())
+    for (const auto& k : j["swept_keys"])
+      if (k.is_string() && std::find(swept_keys.begin(), swept_keys.end(), k.get<std::string>()) == swept_keys.end())
+        swept_keys.push_back(k.get<std::string>());
+}
+
+RunRecord read_run(const fs::path& f, nlohmann::json results, std::vector<std::string>& swept_keys) {
+  RunRecord rec;
+  rec.name = f.filename().string();
+  rec.results = std::move(results);
+  rec.settings = nlohmann::json::object();
+  read_run_info(f, rec, swept_keys);
+  for (const auto& [k, v] : rec.settings.items())
+    if (std::find(swept_keys.begin(), swept_keys.end(), k) == swept_keys.end()) swept_keys.push_back(k);
+  rec.instances = rec.results.value("instances", int64_t{0});
+  add_min_instance_accuracy(rec.results);
+  rec.curve = read_curve(f / "metrics.csv");
+  return rec;
+}
+
+void read_runs(SweepResults& r) {
+  std::vector<fs::path> folders;
+  for (const auto& e : fs::directory_iterator(r.dir))
+    if (e.is_directory()) folders.push_back(e.path());
+  std::sort(folders.begin(), folders.end());
+  for (const auto& f : folders) {
+    auto results = finished_results(f.string());
+    if (!results) {
+      // Only folders a sweep made (or that look like runs) count as unfinished; other folders are not runs.
+      if (fs::exists(f / kRunInfoFile) || fs::exists(f / kLockFile)) r.unfinished.push_back(f.filename().string());
+      continue;
+    }
+    r.runs.push_back(read_run(f, std::move(*results), r.swept_keys));
+  }
+}
+
+std::string group_of(const SweepResults& r, const RunRecord& rec, const ReportOptions& options) {
+  std::string g;
+  // Only the keys this run sets: with a table-valued axis (mux = [{plugin, norm}, {plugin}]) some
+  // runs do not set every key.
+  for (const auto& k : r.group_keys) {
+    if (!rec.settings.contains(k)) continue;
+    if (!g.empty()) g += ",";
+    g += short_key(k) + "=" + value_text(rec.settings[k]);
+  }
+  // Plain run folders (no sweep): group by the chain itself.
+  if (r.swept_keys.empty() && options.group.empty())
+    g = fmt::format("{}/{}/{}", rec.results.value("mux", "?"), rec.results.value("backbone", "?"), rec.results.value("demux", "?"));
+  return g.empty() ? "all runs" : g;
 }
 
 }  // namespace
@@ -196,56 +269,12 @@ SweepResults collect_results(const std::string& dir, const ReportOptions& option
   if (!fs::is_directory(dir)) throw InputError(fmt::format("{}: not a folder (give the sweep's output folder, e.g. runs/mux_vs_n)", dir));
   SweepResults r;
   r.dir = dir;
-  std::vector<fs::path> folders;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_directory()) folders.push_back(e.path());
-  std::sort(folders.begin(), folders.end());
-  for (const auto& f : folders) {
-    auto results = finished_results(f.string());
-    if (!results) {
-      // Only folders a sweep made (or that look like runs) count as unfinished; other folders are not runs.
-      if (fs::exists(f / kRunInfoFile) || fs::exists(f / kLockFile)) r.unfinished.push_back(f.filename().string());
-      continue;
-    }
-    RunRecord rec;
-    rec.name = f.filename().string();
-    rec.results = std::move(*results);
-    rec.settings = nlohmann::json::object();
-    std::ifstream info(f / kRunInfoFile);
-    if (info) {
-      auto j = nlohmann::json::parse(info, nullptr, false);
-      if (j.is_object() && j.contains("settings") && j["settings"].is_object()) rec.settings = j["settings"];
-      if (j.is_object() && j.contains("index") && j["index"].is_number_integer()) rec.grid_index = j["index"].get<int64_t>();
-      if (j.is_object() && j.contains("swept_keys") && j["swept_keys"].is_array())
-        for (const auto& k : j["swept_keys"])
-          if (k.is_string() && std::find(r.swept_keys.begin(), r.swept_keys.end(), k.get<std::string>()) == r.swept_keys.end())
-            r.swept_keys.push_back(k.get<std::string>());
-    }
-    for (const auto& [k, v] : rec.settings.items())
-      if (std::find(r.swept_keys.begin(), r.swept_keys.end(), k) == r.swept_keys.end()) r.swept_keys.push_back(k);
-    rec.instances = rec.results.value("instances", int64_t{0});
-    add_min_instance_accuracy(rec.results);
-    rec.curve = read_curve(f / "metrics.csv");
-    r.runs.push_back(std::move(rec));
-  }
+  read_runs(r);
   if (r.runs.empty())
     throw InputError(fmt::format("{}: no finished run (no sub-folder with a complete results.json){}", dir,
                                  r.unfinished.empty() ? "" : fmt::format("; {} unfinished", r.unfinished.size())));
   choose_axes(r, options);
-  for (auto& rec : r.runs) {
-    std::string g;
-    // Only the keys this run sets: with a table-valued axis (mux = [{plugin, norm}, {plugin}]) some
-    // runs do not set every key.
-    for (const auto& k : r.group_keys) {
-      if (!rec.settings.contains(k)) continue;
-      if (!g.empty()) g += ",";
-      g += short_key(k) + "=" + value_text(rec.settings[k]);
-    }
-    // Plain run folders (no sweep): group by the chain itself.
-    if (r.swept_keys.empty() && options.group.empty())
-      g = fmt::format("{}/{}/{}", rec.results.value("mux", "?"), rec.results.value("backbone", "?"), rec.results.value("demux", "?"));
-    rec.group = g.empty() ? "all runs" : g;
-  }
+  for (auto& rec : r.runs) rec.group = group_of(r, rec, options);
   std::stable_sort(r.runs.begin(), r.runs.end(), [](const RunRecord& a, const RunRecord& b) {
     if (a.group != b.group) return NaturalLess{}(a.group, b.group);
     if (a.x != b.x) return a.x < b.x;

@@ -151,17 +151,14 @@ std::vector<ReportChart> curve_charts(const SweepResults& r) {
   return o;
 }
 
-}  // namespace
+std::string x_axis_label(const SweepResults& r) {
+  return r.x_key == "model.instances" ? "N (instances multiplexed)" : r.x_key;
+}
 
-std::vector<ReportChart> report_charts(const SweepResults& r) {
-  const Table main = aggregate(r, r.y_metric), acc = aggregate(r, "accuracy"), mult = throughput_multiplier(r),
-              tput = aggregate(r, "inference_examples_per_s");
-  const bool x_is_n = r.x_key == "model.instances";
-  const std::string x_label = x_is_n ? "N (instances multiplexed)" : r.x_key;
-
+Chart chosen_chart(const SweepResults& r, const Table& main) {
   Chart chosen;
   chosen.title = fmt::format("{} vs {}", metric_title(r.y_metric), r.x_name);
-  chosen.x_label = x_label;
+  chosen.x_label = x_axis_label(r);
   chosen.y_label = metric_title(r.y_metric) + (r.y_metric == "accuracy" ? " (held-out, mean ± std)" : " (mean ± std)");
   chosen.series = series_of(main);
   chosen.log_x = wants_log_x(r, main);
@@ -169,17 +166,20 @@ std::vector<ReportChart> report_charts(const SweepResults& r) {
   chosen.x_categories = r.x_categories;
   if (is_fraction(r.y_metric)) chosen.y_min = 0.0, chosen.y_max = 1.0;  // error bars do not push it past [0, 1]
   if (r.y_metric == "throughput_multiplier") chosen.y_min = 0.0;
+  return chosen;
+}
 
+Chart multiplier_chart(const SweepResults& r, const Table& mult) {
   Chart multiplier;
   multiplier.title = fmt::format("Inference throughput multiplier vs {}", r.x_name);
-  multiplier.x_label = x_label;
+  multiplier.x_label = x_axis_label(r);
   multiplier.y_label = fmt::format("examples/s relative to smallest {}", r.x_name);
   multiplier.series = series_of(mult);
   multiplier.log_x = wants_log_x(r, mult);
   multiplier.y_min = 0.0;
   multiplier.integer_x = true;
   multiplier.x_categories = r.x_categories;
-  if (x_is_n) {
+  if (r.x_key == "model.instances") {
     // The ideal: N instances per backbone pass for the price of one.
     ChartSeries ideal{"ideal (= N / smallest N)", {}, true};
     std::set<double> ns;
@@ -188,7 +188,10 @@ std::vector<ReportChart> report_charts(const SweepResults& r) {
     for (auto n : ns) ideal.points.push_back({n, n / *ns.begin(), 0});
     if (!ns.empty()) multiplier.series.push_back(ideal);
   }
+  return multiplier;
+}
 
+Chart per_index_chart(const SweepResults& r) {
   const int64_t index_n = per_index_n(r);
   Chart per_index;
   per_index.title = fmt::format("Accuracy per instance index at N = {}", index_n);
@@ -201,7 +204,11 @@ std::vector<ReportChart> report_charts(const SweepResults& r) {
     for (std::size_t i = 0; i < per.size(); ++i) s.points.push_back({static_cast<double>(i), per[i], 0});
     per_index.series.push_back(std::move(s));
   }
+  return per_index;
+}
 
+Chart tradeoff_chart(const SweepResults& r) {
+  const Table acc = aggregate(r, "accuracy"), tput = aggregate(r, "inference_examples_per_s");
   Chart tradeoff;
   tradeoff.title = fmt::format("Accuracy against inference throughput (a path through {})", r.x_name);
   tradeoff.x_label = "inference examples/s";
@@ -213,13 +220,19 @@ std::vector<ReportChart> report_charts(const SweepResults& r) {
       if (auto it = tput.find(g); it != tput.end() && it->second.count(x)) s.points.push_back({it->second.at(x).mean, c.mean, 0});
     tradeoff.series.push_back(std::move(s));
   }
+  return tradeoff;
+}
 
+}  // namespace
+
+std::vector<ReportChart> report_charts(const SweepResults& r) {
   std::vector<ReportChart> out;
-  out.push_back({slug(r.y_metric + "_vs_" + r.x_name), ReportChart::kMain, svg_line_chart(chosen)});
+  out.push_back({slug(r.y_metric + "_vs_" + r.x_name), ReportChart::kMain, svg_line_chart(chosen_chart(r, aggregate(r, r.y_metric)))});
   if (r.y_metric != "throughput_multiplier")  // else the chosen chart is that one
-    out.push_back({slug("throughput_multiplier_vs_" + r.x_name), ReportChart::kMain, svg_line_chart(multiplier)});
-  out.push_back({"accuracy_per_index", ReportChart::kMain, svg_line_chart(per_index)});
-  out.push_back({"accuracy_vs_throughput", ReportChart::kMain, svg_line_chart(tradeoff)});
+    out.push_back({slug("throughput_multiplier_vs_" + r.x_name), ReportChart::kMain,
+                   svg_line_chart(multiplier_chart(r, throughput_multiplier(r)))});
+  out.push_back({"accuracy_per_index", ReportChart::kMain, svg_line_chart(per_index_chart(r))});
+  out.push_back({"accuracy_vs_throughput", ReportChart::kMain, svg_line_chart(tradeoff_chart(r))});
   out.push_back({"accuracy_per_index_heatmap", ReportChart::kHeatmap, svg_heatmap(index_heatmap(r))});
   for (auto& c : curve_charts(r)) out.push_back(std::move(c));
   return out;

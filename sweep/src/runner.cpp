@@ -133,32 +133,58 @@ struct Active {
   Clock::time_point started;
 };
 
-}  // namespace
+std::vector<std::string> run_args(const SweepFile& sweep, const SweepRun& r, const SweepOptions& o, const std::string& dir) {
+  std::vector<std::string> args = {o.program, "run", sweep.base};
+  for (const auto& ov : r.overrides) {
+    args.push_back("--set");
+    args.push_back(ov);
+  }
+  args.push_back("--out");
+  args.push_back(dir);
+  return args;
+}
 
-SweepSummary run_sweep(const SweepFile& sweep, const std::vector<SweepRun>& runs, const SweepOptions& o) {
+std::string exit_reason(int status) {
+  return WIFEXITED(status) ? (WEXITSTATUS(status) == 0 ? std::string("exit 0 without results.json")
+                                                       : fmt::format("exit {}", WEXITSTATUS(status)))
+                           : fmt::format("killed by signal {}", WTERMSIG(status));
+}
+
+// One sweep in progress: the runs waiting, the children running, and what the progress output shows.
+struct SweepLoop {
+  const SweepFile& sweep;
+  const std::vector<SweepRun>& runs;
+  const SweepOptions& o;
+  Clock::time_point t0 = Clock::now();
   SweepSummary sum;
-  sum.total = static_cast<int>(runs.size());
-  const auto t0 = Clock::now();
-  const auto env = child_environment(o.jobs);
-  const int width = static_cast<int>(std::to_string(runs.size()).size());
+  std::vector<std::string> env = child_environment(o.jobs);
+  int width = static_cast<int>(std::to_string(runs.size()).size());
   // On a terminal a status line (runs finished, ETA, each running run's bar) is redrawn in place under
   // the event lines; elsewhere (a log, a Slurm output file) a progress line per running run is printed
   // every progress_every seconds instead.
-  const bool tty = ::isatty(::fileno(o.progress)) != 0;
+  bool tty = ::isatty(::fileno(o.progress)) != 0;
   bool status_shown = false;
-  auto clear_status = [&] {
-    if (status_shown) fmt::print(o.progress, "\r\033[K");
-    status_shown = false;
-  };
-  auto line = [&](const SweepRun& r, const std::string& what) {
-    clear_status();
-    fmt::print(o.progress, "[{:>{}}/{}] {} {}\n", &r - runs.data() + 1, width, runs.size(), what, r.name);
-    std::fflush(o.progress);
-  };
   std::vector<double> finished_seconds;  // durations of the runs finished (or failed) here
   std::map<pid_t, Active> active;
   std::vector<const SweepRun*> pending;
-  auto eta = [&]() -> std::string {
+  std::map<const SweepRun*, bool> told_busy;
+  Clock::time_point last_beat = Clock::now();
+
+  SweepLoop(const SweepFile& sweep_file, const std::vector<SweepRun>& sweep_runs, const SweepOptions& options)
+      : sweep(sweep_file), runs(sweep_runs), o(options) {}
+
+  void clear_status() {
+    if (status_shown) fmt::print(o.progress, "\r\033[K");
+    status_shown = false;
+  }
+
+  void line(const SweepRun& r, const std::string& what) {
+    clear_status();
+    fmt::print(o.progress, "[{:>{}}/{}] {} {}\n", &r - runs.data() + 1, width, runs.size(), what, r.name);
+    std::fflush(o.progress);
+  }
+
+  std::string eta() const {
     std::vector<ActiveRun> now;
     for (const auto& [pid, a] : active) {
       auto p = read_run_progress((fs::path(a.dir) / kRunLogFile).string());
@@ -167,16 +193,18 @@ SweepSummary run_sweep(const SweepFile& sweep, const std::vector<SweepRun>& runs
     if (pending.empty() && now.empty()) return "";
     auto left = estimate_seconds_left(finished_seconds, static_cast<int>(pending.size()), now, o.jobs);
     return left ? fmt::format(", ETA {}", format_duration(*left)) : "";
-  };
-  auto finished_count = [&] { return sum.done + sum.skipped + sum.failed; };
-  auto run_state = [&](const Active& a, int bar_width) {
+  }
+
+  int finished_count() const { return sum.done + sum.skipped + sum.failed; }
+
+  static std::string run_state(const Active& a, int bar_width) {
     const double secs = std::chrono::duration<double>(Clock::now() - a.started).count();
     auto p = read_run_progress((fs::path(a.dir) / kRunLogFile).string());
     if (!p) return fmt::format("{} starting ({})", progress_bar(0, bar_width), format_duration(secs));
     return fmt::format("{} {}/{} steps ({})", progress_bar(p->fraction(), bar_width), p->step, p->total, format_duration(secs));
-  };
-  auto last_beat = Clock::now();
-  auto show_progress = [&] {
+  }
+
+  void show_progress() {
     if (active.empty()) return;
     if (tty) {
       std::string s = fmt::format("[{}/{} finished{}]", finished_count(), sum.total, eta());
@@ -190,67 +218,48 @@ SweepSummary run_sweep(const SweepFile& sweep, const std::vector<SweepRun>& runs
       for (const auto& [pid, a] : active)
         line(*a.run, fmt::format("running {} ({}/{} finished{}):", run_state(a, 20), finished_count(), sum.total, e));
     }
-  };
+  }
 
-  for (const auto& r : runs) pending.push_back(&r);
-  std::map<const SweepRun*, bool> told_busy;
+  // Whether r left the pending list: skipped as finished, or started.
+  bool try_start(const SweepRun& r) {
+    const std::string dir = (fs::path(o.out_dir) / r.name).string();
+    std::optional<RunLock> lock = RunLock::try_acquire(dir);
+    if (!lock) {
+      if (!told_busy[&r]) line(r, "busy (another sweep is running it; will check again)");
+      told_busy[&r] = true;
+      return false;
+    }
+    // Checked under the lock: another sweep may have finished it since we listed the folder.
+    if (finished_results(dir)) {
+      ++sum.skipped;
+      std::string what = told_busy[&r] ? "done elsewhere" : "skipped (finished before)";
+      if (!same_overrides(dir, r))
+        what += fmt::format(" - WARNING: it ran with other settings than this sweep now gives it (see {}); "
+                            "use another --out to run the new settings",
+                            (fs::path(dir) / kRunInfoFile).string());
+      line(r, what);
+      return true;
+    }
+    clear_attempt(dir);
+    write_run_info(dir, sweep, r);
+    pid_t pid = spawn(run_args(sweep, r, o, dir), env, (fs::path(dir) / kRunLogFile).string(), lock->fd());
+    active.emplace(pid, Active{&r, dir, std::move(*lock), Clock::now()});
+    line(r, "started");
+    last_beat = Clock::now();
+    return true;
+  }
 
-  while (!pending.empty() || !active.empty()) {
-    // Start what can start: skip finished runs, leave runs another sweep holds for later.
+  // Start what can start: skip finished runs, leave runs another sweep holds for later.
+  void start_pending() {
     for (auto it = pending.begin(); it != pending.end() && static_cast<int>(active.size()) < o.jobs;) {
-      const SweepRun& r = **it;
-      const std::string dir = (fs::path(o.out_dir) / r.name).string();
-      std::optional<RunLock> lock = RunLock::try_acquire(dir);
-      if (!lock) {
-        if (!told_busy[&r]) line(r, "busy (another sweep is running it; will check again)");
-        told_busy[&r] = true;
-        ++it;
-        continue;
-      }
-      // Checked under the lock: another sweep may have finished it since we listed the folder.
-      if (finished_results(dir)) {
-        ++sum.skipped;
-        std::string what = told_busy[&r] ? "done elsewhere" : "skipped (finished before)";
-        if (!same_overrides(dir, r))
-          what += fmt::format(" - WARNING: it ran with other settings than this sweep now gives it (see {}); "
-                              "use another --out to run the new settings",
-                              (fs::path(dir) / kRunInfoFile).string());
-        line(r, what);
+      if (try_start(**it))
         it = pending.erase(it);
-        continue;
-      }
-      clear_attempt(dir);
-      write_run_info(dir, sweep, r);
-      std::vector<std::string> args = {o.program, "run", sweep.base};
-      for (const auto& ov : r.overrides) {
-        args.push_back("--set");
-        args.push_back(ov);
-      }
-      args.push_back("--out");
-      args.push_back(dir);
-      pid_t pid = spawn(args, env, (fs::path(dir) / kRunLogFile).string(), lock->fd());
-      active.emplace(pid, Active{&r, dir, std::move(*lock), Clock::now()});
-      line(r, "started");
-      last_beat = Clock::now();
-      it = pending.erase(it);
+      else
+        ++it;
     }
-    if (active.empty()) {
-      if (!pending.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(500));  // all busy elsewhere
-      continue;
-    }
-    int status = 0;
-    pid_t pid = ::waitpid(-1, &status, WNOHANG);
-    if (pid == 0) {  // every run still going: show how far they are
-      show_progress();
-      std::this_thread::sleep_for(std::chrono::milliseconds(tty ? 250 : 500));
-      continue;
-    }
-    if (pid < 0) {
-      if (errno == EINTR) continue;
-      throw std::runtime_error(fmt::format("waitpid failed: {}", std::strerror(errno)));
-    }
-    auto a = active.find(pid);
-    if (a == active.end()) continue;
+  }
+
+  void finish_run(std::map<pid_t, Active>::iterator a, int status) {
     const SweepRun& r = *a->second.run;
     const double secs = std::chrono::duration<double>(Clock::now() - a->second.started).count();
     finished_seconds.push_back(secs);
@@ -260,21 +269,54 @@ SweepSummary run_sweep(const SweepFile& sweep, const std::vector<SweepRun>& runs
       active.erase(a);  // releases the lock; and the ETA counts only the runs still going
       line(r, fmt::format("done in {}, accuracy {:.4f} ({}/{} finished{})", format_duration(secs),
                           (*results)["accuracy"].get<double>(), finished_count(), sum.total, eta()));
-      continue;
-    } else {
-      ++sum.failed;
-      std::string why = WIFEXITED(status) ? (WEXITSTATUS(status) == 0 ? std::string("exit 0 without results.json")
-                                                                        : fmt::format("exit {}", WEXITSTATUS(status)))
-                                          : fmt::format("killed by signal {}", WTERMSIG(status));
-      const std::string log = (fs::path(a->second.dir) / kRunLogFile).string();
-      sum.failed_runs.push_back(fmt::format("{}: {} (log: {})", r.name, why, log));
-      line(r, fmt::format("FAILED after {}: {} (log: {}): {}", format_duration(secs), why, log, last_line(log)));
+      return;
     }
+    ++sum.failed;
+    const std::string why = exit_reason(status);
+    const std::string log = (fs::path(a->second.dir) / kRunLogFile).string();
+    sum.failed_runs.push_back(fmt::format("{}: {} (log: {})", r.name, why, log));
+    line(r, fmt::format("FAILED after {}: {} (log: {}): {}", format_duration(secs), why, log, last_line(log)));
     active.erase(a);  // releases the lock
   }
-  clear_status();
-  sum.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  return sum;
+
+  // Waits a little for a child to end and records it.
+  void reap() {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid == 0) {  // every run still going: show how far they are
+      show_progress();
+      std::this_thread::sleep_for(std::chrono::milliseconds(tty ? 250 : 500));
+      return;
+    }
+    if (pid < 0) {
+      if (errno == EINTR) return;
+      throw std::runtime_error(fmt::format("waitpid failed: {}", std::strerror(errno)));
+    }
+    auto a = active.find(pid);
+    if (a != active.end()) finish_run(a, status);
+  }
+
+  SweepSummary run() {
+    sum.total = static_cast<int>(runs.size());
+    for (const auto& r : runs) pending.push_back(&r);
+    while (!pending.empty() || !active.empty()) {
+      start_pending();
+      if (active.empty()) {
+        if (!pending.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(500));  // all busy elsewhere
+        continue;
+      }
+      reap();
+    }
+    clear_status();
+    sum.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    return sum;
+  }
+};
+
+}  // namespace
+
+SweepSummary run_sweep(const SweepFile& sweep, const std::vector<SweepRun>& runs, const SweepOptions& o) {
+  return SweepLoop(sweep, runs, o).run();
 }
 
 }  // namespace datamux::runtime::sweep

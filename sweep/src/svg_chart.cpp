@@ -62,103 +62,145 @@ std::string xml_escape(const std::string& s) {
   return out;
 }
 
-std::string svg_line_chart(const Chart& c) {
-  const double kWidth = c.width, kHeight = c.height;
+namespace {
+
+// The plot area of a line chart: data ranges, their scales, and the y tick step.
+struct Frame {
+  std::set<double> xs;  // the finite x values
   double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
-  std::set<double> xs;
+  bool log_x = false;
+  double x0 = 0, x1 = 0, step = 0, pw = 0, ph = 0;
+
+  double fx(double x) const { return log_x ? std::log2(x) : x; }
+  double px(double x) const { return kLeft + (fx(x) - x0) / (x1 - x0) * pw; }
+  double py(double y) const { return kTop + (1 - (y - ymin) / (ymax - ymin)) * ph; }
+};
+
+Frame chart_frame(const Chart& c) {
+  Frame f;
+  double &xmin = f.xmin, &xmax = f.xmax, &ymin = f.ymin, &ymax = f.ymax;
   for (const auto& s : c.series)
     for (const auto& p : s.points) {
       if (!std::isfinite(p.x) || !std::isfinite(p.y)) continue;
       xmin = std::min(xmin, p.x), xmax = std::max(xmax, p.x);
       ymin = std::min(ymin, p.y - p.err), ymax = std::max(ymax, p.y + p.err);
-      xs.insert(p.x);
+      f.xs.insert(p.x);
     }
-  if (xs.empty()) xmin = 0, xmax = 1, ymin = 0, ymax = 1;
+  if (f.xs.empty()) xmin = 0, xmax = 1, ymin = 0, ymax = 1;
   if (!c.x_categories.empty()) xmin = 0, xmax = std::max(1.0, static_cast<double>(c.x_categories.size() - 1));
-  const bool log_x = c.log_x && xmin > 0;
-  auto fx = [&](double x) { return log_x ? std::log2(x) : x; };
-  double x0 = fx(xmin), x1 = fx(xmax);
+  f.log_x = c.log_x && xmin > 0;
+  double x0 = f.fx(xmin), x1 = f.fx(xmax);
   if (x1 - x0 < 1e-12) x0 -= 1, x1 += 1;
   const double pad = (x1 - x0) * 0.04;
-  x0 -= pad, x1 += pad;
+  f.x0 = x0 - pad, f.x1 = x1 + pad;
   if (c.y_min) ymin = *c.y_min;
   if (c.y_max) ymax = *c.y_max;
   if (ymax - ymin < 1e-12) ymin -= 0.5, ymax += 0.5;
-  const double step = nice_step(ymax - ymin, 5);
-  ymin = std::floor(ymin / step) * step, ymax = std::ceil(ymax / step) * step;
+  f.step = nice_step(ymax - ymin, 5);
+  ymin = std::floor(ymin / f.step) * f.step, ymax = std::ceil(ymax / f.step) * f.step;
+  f.pw = c.width - kLeft - kRight, f.ph = c.height - kTop - kBottom;
+  return f;
+}
 
-  const double pw = kWidth - kLeft - kRight, ph = kHeight - kTop - kBottom;
-  auto px = [&](double x) { return kLeft + (fx(x) - x0) / (x1 - x0) * pw; };
-  auto py = [&](double y) { return kTop + (1 - (y - ymin) / (ymax - ymin)) * ph; };
+std::string x_tick_label(const Chart& c, double x) {
+  if (c.x_categories.empty()) return tick_label(x);
+  auto i = static_cast<std::size_t>(std::llround(x));
+  return i < c.x_categories.size() ? xml_escape(c.x_categories[i]) : std::string();
+}
 
-  std::string o = fmt::format(
+std::vector<double> x_ticks(const Chart& c, const Frame& f) {
+  std::vector<double> xticks;
+  if (!c.x_categories.empty()) {
+    for (std::size_t i = 0; i < c.x_categories.size(); ++i) xticks.push_back(static_cast<double>(i));
+  } else if ((c.integer_x || f.log_x) && f.xs.size() <= 16) {
+    xticks.assign(f.xs.begin(), f.xs.end());
+  } else {
+    double xs_step = nice_step(f.xmax - f.xmin > 0 ? f.xmax - f.xmin : 1, 6);
+    // Whole-number data (steps, N) get whole-number ticks.
+    if (std::all_of(f.xs.begin(), f.xs.end(), [](double x) { return x == std::floor(x); })) xs_step = std::max(1.0, xs_step);
+    for (double x = std::ceil(f.xmin / xs_step) * xs_step; x <= f.xmax + 1e-9; x += xs_step) xticks.push_back(x);
+  }
+  return xticks;
+}
+
+std::string chart_header(const Chart& c) {
+  const double kWidth = c.width, kHeight = c.height;
+  return fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
       "font-family=\"sans-serif\" font-size=\"12\" role=\"img\" aria-label=\"{2}\">\n"
       "<rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n"
       "<text x=\"{3}\" y=\"22\" font-size=\"{4:.1f}\" font-weight=\"bold\" text-anchor=\"middle\">{2}</text>\n",
       kWidth, kHeight, xml_escape(c.title), kWidth / 2, title_size(c.title, kWidth));
-  // Axes, grid and ticks.
-  o += "<g class=\"axes\" stroke=\"#ccc\">\n";
-  for (double y = ymin; y <= ymax + step / 2; y += step)
-    o += fmt::format("<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\"/>\n", kLeft, kLeft + pw, py(y), py(y));
+}
+
+// Axes, grid, ticks and axis labels.
+std::string chart_axes(const Chart& c, const Frame& f) {
+  const double pw = f.pw, ph = f.ph;
+  std::string o = "<g class=\"axes\" stroke=\"#ccc\">\n";
+  for (double y = f.ymin; y <= f.ymax + f.step / 2; y += f.step)
+    o += fmt::format("<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\"/>\n", kLeft, kLeft + pw, f.py(y), f.py(y));
   o += "</g>\n<g class=\"ticks\" fill=\"#333\">\n";
-  for (double y = ymin; y <= ymax + step / 2; y += step)
-    o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", kLeft - 6, py(y) + 4, tick_label(y));
-  std::vector<double> xticks;
-  auto x_tick = [&](double x) {
-    if (c.x_categories.empty()) return tick_label(x);
-    auto i = static_cast<std::size_t>(std::llround(x));
-    return i < c.x_categories.size() ? xml_escape(c.x_categories[i]) : std::string();
-  };
-  if (!c.x_categories.empty()) {
-    for (std::size_t i = 0; i < c.x_categories.size(); ++i) xticks.push_back(static_cast<double>(i));
-  } else if ((c.integer_x || log_x) && xs.size() <= 16) {
-    xticks.assign(xs.begin(), xs.end());
-  } else {
-    double xs_step = nice_step(xmax - xmin > 0 ? xmax - xmin : 1, 6);
-    // Whole-number data (steps, N) get whole-number ticks.
-    if (std::all_of(xs.begin(), xs.end(), [](double x) { return x == std::floor(x); })) xs_step = std::max(1.0, xs_step);
-    for (double x = std::ceil(xmin / xs_step) * xs_step; x <= xmax + 1e-9; x += xs_step) xticks.push_back(x);
-  }
-  for (double x : xticks)
-    o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", px(x), kTop + ph + 18, x_tick(x));
+  for (double y = f.ymin; y <= f.ymax + f.step / 2; y += f.step)
+    o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", kLeft - 6, f.py(y) + 4, tick_label(y));
+  for (double x : x_ticks(c, f))
+    o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", f.px(x), kTop + ph + 18,
+                     x_tick_label(c, x));
   o += "</g>\n";
   o += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", kLeft, kTop, pw, ph);
-  o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", kLeft + pw / 2, kHeight - 12,
-                   xml_escape(c.x_label + (log_x ? " (log scale)" : "")));
+  o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", kLeft + pw / 2, c.height - 12,
+                   xml_escape(c.x_label + (f.log_x ? " (log scale)" : "")));
   o += fmt::format("<text transform=\"translate(16,{:.1f}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n", kTop + ph / 2,
                    xml_escape(c.y_label));
+  return o;
+}
+
+// One series: its line, and (unless it is a reference line) its points with error bars.
+std::string chart_series(const Chart& c, const ChartSeries& s, const Frame& f, const std::string& col, const std::string& dash) {
+  std::vector<ChartPoint> pts;
+  for (const auto& p : s.points)
+    if (std::isfinite(p.x) && std::isfinite(p.y)) pts.push_back(p);
+  if (!s.keep_order) std::sort(pts.begin(), pts.end(), [](const ChartPoint& a, const ChartPoint& b) { return a.x < b.x; });
+  std::string o = fmt::format("<g class=\"series\" data-name=\"{}\">\n", xml_escape(s.name));
+  o += fmt::format("<title>{}</title>\n", xml_escape(s.name));
+  if (pts.size() > 1) {
+    o += "<polyline fill=\"none\" stroke=\"" + col + "\" stroke-width=\"2\"" + dash + " points=\"";
+    for (const auto& p : pts) o += fmt::format("{:.1f},{:.1f} ", f.px(p.x), f.py(p.y));
+    o += "\"/>\n";
+  }
+  if (!s.reference)
+    for (const auto& p : pts) {
+      if (p.err > 0)
+        o += fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1:.1f}\" y2=\"{2:.1f}\" stroke=\"{3}\"/>\n", f.px(p.x),
+                         f.py(std::min(f.ymax, p.y + p.err)), f.py(std::max(f.ymin, p.y - p.err)), col);
+      o += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"{}\"><title>{}: x={} y={}{}</title></circle>\n",
+                       f.px(p.x), f.py(p.y), col, xml_escape(s.name), c.x_categories.empty() ? tick_label(p.x) : x_tick_label(c, p.x),
+                       tick_label(p.y), p.err > 0 ? " ± " + tick_label(p.err) : "");
+    }
+  o += "</g>\n";
+  return o;
+}
+
+std::string legend_entry(const std::string& name, const Frame& f, double ly, const std::string& col, const std::string& dash) {
+  const double pw = f.pw;
+  return fmt::format("<g class=\"legend\"><line x1=\"{0:.1f}\" x2=\"{1:.1f}\" y1=\"{2:.1f}\" y2=\"{2:.1f}\" stroke=\"{3}\" "
+                     "stroke-width=\"3\"{4}/><text x=\"{5:.1f}\" y=\"{6:.1f}\">{7}</text></g>\n",
+                     kLeft + pw + 12, kLeft + pw + 36, ly, col, dash, kLeft + pw + 42, ly + 4,
+                     xml_escape(shorten_middle(name, kLegendChars)));
+}
+
+}  // namespace
+
+std::string svg_line_chart(const Chart& c) {
+  const Frame f = chart_frame(c);
+  std::string o = chart_header(c) + chart_axes(c, f);
   // Series, then the legend.
   int color = 0;
   double ly = kTop + 8;
   for (const auto& s : c.series) {
-    std::vector<ChartPoint> pts;
-    for (const auto& p : s.points)
-      if (std::isfinite(p.x) && std::isfinite(p.y)) pts.push_back(p);
-    if (!s.keep_order) std::sort(pts.begin(), pts.end(), [](const ChartPoint& a, const ChartPoint& b) { return a.x < b.x; });
     const std::string col = s.reference ? "#888" : kColors[color++ % 10];
     const std::string dash = s.reference ? " stroke-dasharray=\"6 4\"" : "";
-    o += fmt::format("<g class=\"series\" data-name=\"{}\">\n", xml_escape(s.name));
-    o += fmt::format("<title>{}</title>\n", xml_escape(s.name));
-    if (pts.size() > 1) {
-      o += "<polyline fill=\"none\" stroke=\"" + col + "\" stroke-width=\"2\"" + dash + " points=\"";
-      for (const auto& p : pts) o += fmt::format("{:.1f},{:.1f} ", px(p.x), py(p.y));
-      o += "\"/>\n";
-    }
-    if (!s.reference)
-      for (const auto& p : pts) {
-        if (p.err > 0)
-          o += fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1:.1f}\" y2=\"{2:.1f}\" stroke=\"{3}\"/>\n", px(p.x),
-                           py(std::min(ymax, p.y + p.err)), py(std::max(ymin, p.y - p.err)), col);
-        o += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"{}\"><title>{}: x={} y={}{}</title></circle>\n",
-                         px(p.x), py(p.y), col, xml_escape(s.name), c.x_categories.empty() ? tick_label(p.x) : x_tick(p.x), tick_label(p.y),
-                         p.err > 0 ? " ± " + tick_label(p.err) : "");
-      }
-    o += "</g>\n";
-    o += fmt::format("<g class=\"legend\"><line x1=\"{0:.1f}\" x2=\"{1:.1f}\" y1=\"{2:.1f}\" y2=\"{2:.1f}\" stroke=\"{3}\" "
-                     "stroke-width=\"3\"{4}/><text x=\"{5:.1f}\" y=\"{6:.1f}\">{7}</text></g>\n",
-                     kLeft + pw + 12, kLeft + pw + 36, ly, col, dash, kLeft + pw + 42, ly + 4,
-                     xml_escape(shorten_middle(s.name, kLegendChars)));
+    o += chart_series(c, s, f, col, dash);
+    o += legend_entry(s.name, f, ly, col, dash);
     ly += 18;
   }
   o += "</svg>\n";

@@ -148,10 +148,7 @@ Axis table_axis(const std::string& section, const toml::array& arr, const std::s
   return a;
 }
 
-}  // namespace
-
-SweepFile load_sweep_file(const std::string& path) {
-  const toml::table root = detail::read_toml_file(path, "sweep file");
+void check_top_keys(const toml::table& root, const std::string& path) {
   static const std::vector<std::string> known = {"base", "axes", "zip", "seeds", "exclude", "set"};
   for (auto&& [k, v] : root) {
     std::string key(k.str());
@@ -160,9 +157,9 @@ SweepFile load_sweep_file(const std::string& path) {
     throw InputError(fmt::format("{}: unknown sweep key '{}'{} (a sweep has base, axes, zip, seeds, exclude, set)",
                                  loc(v.source(), path), key, hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
   }
+}
 
-  SweepFile s;
-  s.path = path;
+void read_base(const toml::table& root, const std::string& path, SweepFile& s) {
   auto base = root["base"];
   if (!base) throw InputError(fmt::format("{}: no `base` (the pipeline to sweep over, e.g. base = \"pipeline.toml\")", path));
   s.base_where = loc(base.node()->source(), path);
@@ -172,89 +169,118 @@ SweepFile load_sweep_file(const std::string& path) {
   s.base = (bp.is_absolute() ? bp : fs::path(path).parent_path() / bp).lexically_normal().string();
   if (!fs::is_regular_file(s.base))
     throw InputError(fmt::format("{}: base pipeline {} does not exist", s.base_where, s.base));
+}
 
-  std::set<std::string> swept;
-  auto claim = [&](const std::string& key, const std::string& where) {
-    if (!swept.insert(key).second) throw InputError(fmt::format("{}: \"{}\" is swept twice", where, key));
-  };
+// The keys swept so far; claiming one twice is an error.
+struct SweptKeys {
+  std::set<std::string> keys;
 
-  if (auto axes = root["axes"]) {
-    for (auto& [key, node] : flat_entries(as_table(*axes.node(), "[axes]", path))) {
-      Axis a{{}, {}, loc(node->source(), path)};
-      const auto* arr = node->as_array();
-      if (arr && !arr->empty() && arr->get(0)->is_table()) {
-        s.axes.push_back(table_axis(key, *arr, path, claim));
-        continue;
-      }
-      check_key(key, *node, path);
-      claim(key, loc(node->source(), path));
-      a.keys = {key};
-      for (auto& v : value_list(*node, key, path)) a.points.push_back({{key, v}});
-      s.axes.push_back(std::move(a));
-    }
+  void operator()(const std::string& key, const std::string& where) {
+    if (!keys.insert(key).second) throw InputError(fmt::format("{}: \"{}\" is swept twice", where, key));
   }
+};
+
+void read_axes(const toml::node& axes, const std::string& path, SweptKeys& claim, std::vector<Axis>& out) {
+  for (auto& [key, node] : flat_entries(as_table(axes, "[axes]", path))) {
+    Axis a{{}, {}, loc(node->source(), path)};
+    const auto* arr = node->as_array();
+    if (arr && !arr->empty() && arr->get(0)->is_table()) {
+      out.push_back(table_axis(key, *arr, path, claim));
+      continue;
+    }
+    check_key(key, *node, path);
+    claim(key, loc(node->source(), path));
+    a.keys = {key};
+    for (auto& v : value_list(*node, key, path)) a.points.push_back({{key, v}});
+    out.push_back(std::move(a));
+  }
+}
+
+Axis zip_axis(const toml::table& t, const std::string& path, SweptKeys& claim) {
+  Axis a{{}, {}, loc(t.source(), path)};
+  std::vector<std::vector<Value>> columns;
+  for (auto& [key, node] : flat_entries(t)) {
+    check_key(key, *node, path);
+    claim(key, loc(node->source(), path));
+    columns.push_back(value_list(*node, key, path));
+    if (columns.size() > 1 && columns.back().size() != columns.front().size())
+      throw InputError(fmt::format("{}: [[zip]] \"{}\" has {} values but \"{}\" has {}: zipped keys need as many values each",
+                                   loc(node->source(), path), key, columns.back().size(), a.keys.front(), columns.front().size()));
+    a.keys.push_back(key);
+  }
+  if (a.keys.empty()) throw InputError(fmt::format("{}: empty [[zip]] group", a.where));
+  for (std::size_t p = 0; p < columns.front().size(); ++p) {
+    std::vector<std::pair<std::string, Value>> point;
+    for (std::size_t k = 0; k < columns.size(); ++k) point.emplace_back(a.keys[k], columns[k][p]);
+    a.points.push_back(std::move(point));
+  }
+  return a;
+}
+
+// [axes] and [[zip]] groups in file order, so run names read as the file does.
+void sort_in_file_order(std::vector<Axis>& axes) {
+  std::stable_sort(axes.begin(), axes.end(), [](const Axis& x, const Axis& y) {
+    auto pos = [](const std::string& w) {
+      auto c2 = w.rfind(':'), c1 = w.rfind(':', c2 - 1);
+      return std::pair(std::stoi(w.substr(c1 + 1, c2 - c1 - 1)), std::stoi(w.substr(c2 + 1)));
+    };
+    return pos(x.points.front().front().second.where) < pos(y.points.front().front().second.where);
+  });
+}
+
+Axis seed_axis(const toml::node& n, const std::string& path, SweptKeys& claim) {
+  claim(kSeedKey, loc(n.source(), path));
+  Axis a{{kSeedKey}, {}, loc(n.source(), path)};
+  for (auto& v : value_list(n, "seeds", path)) {
+    if (v.toml.find_first_not_of("0123456789") != std::string::npos)
+      throw InputError(fmt::format("{}: seeds must be non-negative integers, not {}", v.where, v.toml));
+    a.points.push_back({{kSeedKey, v}});
+  }
+  return a;
+}
+
+void read_set(const toml::node& set, const std::string& path, const std::set<std::string>& swept, SweepFile& s) {
+  for (auto& [key, node] : flat_entries(as_table(set, "[set]", path))) {
+    check_key(key, *node, path);
+    if (swept.count(key))
+      throw InputError(fmt::format("{}: \"{}\" is both swept and fixed in [set]; keep one", loc(node->source(), path), key));
+    s.set.emplace_back(key, scalar(*node, key, path));
+  }
+}
+
+Exclude read_exclude(const toml::table& t, const std::string& path, const std::set<std::string>& swept) {
+  Exclude e{{}, loc(t.source(), path)};
+  for (auto& [key, node] : flat_entries(t)) {
+    if (!swept.count(key))
+      throw InputError(fmt::format("{}: [[exclude]] \"{}\" is not a swept key (swept: {})", loc(node->source(), path), key,
+                                   fmt::join(swept, ", ")));
+    std::vector<Value> values = node->is_array() ? value_list(*node, key, path) : std::vector<Value>{scalar(*node, key, path)};
+    e.match.emplace_back(key, std::move(values));
+  }
+  if (e.match.empty()) throw InputError(fmt::format("{}: empty [[exclude]] (it would drop every run)", e.where));
+  return e;
+}
+
+}  // namespace
+
+SweepFile load_sweep_file(const std::string& path) {
+  const toml::table root = detail::read_toml_file(path, "sweep file");
+  check_top_keys(root, path);
+  SweepFile s;
+  s.path = path;
+  read_base(root, path, s);
+
+  SweptKeys swept;
+  if (auto axes = root["axes"]) read_axes(*axes.node(), path, swept, s.axes);
   if (auto zip = root["zip"]) {
-    for (const toml::table* t : table_list(*zip.node(), "[[zip]]", path)) {
-      Axis a{{}, {}, loc(t->source(), path)};
-      std::vector<std::vector<Value>> columns;
-      for (auto& [key, node] : flat_entries(*t)) {
-        check_key(key, *node, path);
-        claim(key, loc(node->source(), path));
-        columns.push_back(value_list(*node, key, path));
-        if (columns.size() > 1 && columns.back().size() != columns.front().size())
-          throw InputError(fmt::format("{}: [[zip]] \"{}\" has {} values but \"{}\" has {}: zipped keys need as many values each",
-                                       loc(node->source(), path), key, columns.back().size(), a.keys.front(), columns.front().size()));
-        a.keys.push_back(key);
-      }
-      if (a.keys.empty()) throw InputError(fmt::format("{}: empty [[zip]] group", a.where));
-      for (std::size_t p = 0; p < columns.front().size(); ++p) {
-        std::vector<std::pair<std::string, Value>> point;
-        for (std::size_t k = 0; k < columns.size(); ++k) point.emplace_back(a.keys[k], columns[k][p]);
-        a.points.push_back(std::move(point));
-      }
-      s.axes.push_back(std::move(a));
-    }
-    // [axes] and [[zip]] groups in file order, so run names read as the file does.
-    std::stable_sort(s.axes.begin(), s.axes.end(), [](const Axis& x, const Axis& y) {
-      auto pos = [](const std::string& w) {
-        auto c2 = w.rfind(':'), c1 = w.rfind(':', c2 - 1);
-        return std::pair(std::stoi(w.substr(c1 + 1, c2 - c1 - 1)), std::stoi(w.substr(c2 + 1)));
-      };
-      return pos(x.points.front().front().second.where) < pos(y.points.front().front().second.where);
-    });
+    for (const toml::table* t : table_list(*zip.node(), "[[zip]]", path)) s.axes.push_back(zip_axis(*t, path, swept));
+    sort_in_file_order(s.axes);
   }
-  if (auto seeds = root["seeds"]) {
-    const toml::node& n = *seeds.node();
-    claim(kSeedKey, loc(n.source(), path));
-    Axis a{{kSeedKey}, {}, loc(n.source(), path)};
-    for (auto& v : value_list(n, "seeds", path)) {
-      if (v.toml.find_first_not_of("0123456789") != std::string::npos)
-        throw InputError(fmt::format("{}: seeds must be non-negative integers, not {}", v.where, v.toml));
-      a.points.push_back({{kSeedKey, v}});
-    }
-    s.axes.push_back(std::move(a));
-  }
-  if (auto set = root["set"]) {
-    for (auto& [key, node] : flat_entries(as_table(*set.node(), "[set]", path))) {
-      check_key(key, *node, path);
-      if (swept.count(key))
-        throw InputError(fmt::format("{}: \"{}\" is both swept and fixed in [set]; keep one", loc(node->source(), path), key));
-      s.set.emplace_back(key, scalar(*node, key, path));
-    }
-  }
+  if (auto seeds = root["seeds"]) s.axes.push_back(seed_axis(*seeds.node(), path, swept));
+  if (auto set = root["set"]) read_set(*set.node(), path, swept.keys, s);
   if (auto ex = root["exclude"]) {
-    for (const toml::table* t : table_list(*ex.node(), "[[exclude]]", path)) {
-      Exclude e{{}, loc(t->source(), path)};
-      for (auto& [key, node] : flat_entries(*t)) {
-        if (!swept.count(key))
-          throw InputError(fmt::format("{}: [[exclude]] \"{}\" is not a swept key (swept: {})", loc(node->source(), path), key,
-                                       fmt::join(swept, ", ")));
-        std::vector<Value> values = node->is_array() ? value_list(*node, key, path) : std::vector<Value>{scalar(*node, key, path)};
-        e.match.emplace_back(key, std::move(values));
-      }
-      if (e.match.empty()) throw InputError(fmt::format("{}: empty [[exclude]] (it would drop every run)", e.where));
-      s.excludes.push_back(std::move(e));
-    }
+    for (const toml::table* t : table_list(*ex.node(), "[[exclude]]", path))
+      s.excludes.push_back(read_exclude(*t, path, swept.keys));
   }
   return s;
 }

@@ -15,6 +15,7 @@
 
 #include <optional>
 #include <stdexcept>
+#include <utility>
 
 namespace datamux::ops {
 namespace {
@@ -153,9 +154,7 @@ Held reuse_or_input(const Arg& a, const Held& held, const float* p) {
   return input(a, p);
 }
 
-}  // namespace
-
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding) {
+ConvShape checked_shape(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding) {
   detail::check_f32(x, "conv2d", "x");
   detail::check_f32(weight, "conv2d", "weight");
   if (x.dim() != 4)
@@ -175,15 +174,15 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
     if (bias.shape() != Shape{weight.size(0)})
       throw std::invalid_argument(fmt::format("conv2d: bias must be [{}], got {}", weight.size(0), shape_str(bias.shape())));
   }
-  ConvShape s{x.shape(), weight.shape(), {x.size(0), weight.size(0), oh, ow}, stride, padding, bias.defined()};
-  Tensor out = Tensor::empty(s.dst);
-  if (out.numel() == 0 || x.numel() == 0) {
-    out.fill_(0.f);
-    return out;
-  }
-  const bool training = grad_enabled() && any_requires_grad({x, weight, bias});
-  Tensor kx = x.detach().contiguous(), kw = weight.detach().contiguous();
-  Tensor kb = bias.defined() ? bias.detach().contiguous() : Tensor();
+  return ConvShape{x.shape(), weight.shape(), {x.size(0), weight.size(0), oh, ow}, stride, padding, bias.defined()};
+}
+
+// The input and weights as the forward primitive read them, kept for backward.
+struct FwdInputs {
+  Held src, wei;
+};
+
+FwdInputs conv_forward(const ConvShape& s, bool training, const Tensor& kx, const Tensor& kw, Tensor kb, Tensor& out) {
   auto fwd = conv_fwd(s, training);
   Held src = input(fwd->src, kx.data<float>());
   Held wei = input(fwd->weights, kw.data<float>());
@@ -192,36 +191,62 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
   if (kb.defined()) args.emplace(DNNL_ARG_BIAS, memory(s.bias_md(), dnnl_ctx::cpu_engine(), kb.data<float>()));
   run(fwd->prim, args);
   finish(fwd->dst, dst, out.data<float>());
+  return {src, wei};
+}
+
+// dx; leaves in diff_dst the gradient as this primitive read it, for the weights pass to reuse.
+Tensor grad_src(const ConvShape& s, const Tensor& g, const Held& wei, const Tensor& kw, Held& diff_dst) {
+  auto bwd = conv_bwd_data(s);
+  Tensor gx = Tensor::empty(s.src);
+  diff_dst = input(bwd->diff_dst, g.data<float>());
+  Held diff_src = output(bwd->diff_src, gx.data<float>());
+  run(bwd->prim, {{DNNL_ARG_DIFF_DST, diff_dst.mem},
+                  {DNNL_ARG_WEIGHTS, reuse_or_input(bwd->weights, wei, kw.data<float>()).mem},
+                  {DNNL_ARG_DIFF_SRC, diff_src.mem}});
+  finish(bwd->diff_src, diff_src, gx.data<float>());
+  return gx;
+}
+
+// dW and, when the convolution has a bias, db.
+std::pair<Tensor, Tensor> grad_weights(const ConvShape& s, const Tensor& g, const Held& diff_dst, const Held& src,
+                                       const Tensor& kx) {
+  auto bwd = conv_bwd_weights(s);
+  Tensor gw = Tensor::empty(s.weights);
+  Held diff_w = output(bwd->diff_weights, gw.data<float>());
+  std::unordered_map<int, memory> a{{DNNL_ARG_DIFF_DST, reuse_or_input(bwd->diff_dst, diff_dst, g.data<float>()).mem},
+                                    {DNNL_ARG_SRC, reuse_or_input(bwd->src, src, kx.data<float>()).mem},
+                                    {DNNL_ARG_DIFF_WEIGHTS, diff_w.mem}};
+  Tensor gb;
+  if (s.bias) {
+    gb = Tensor::empty({s.weights[0]});
+    a.emplace(DNNL_ARG_DIFF_BIAS, memory(s.bias_md(), dnnl_ctx::cpu_engine(), gb.data<float>()));
+  }
+  run(bwd->prim, a);
+  finish(bwd->diff_weights, diff_w, gw.data<float>());
+  return {gw, gb};
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding) {
+  const ConvShape s = checked_shape(x, weight, bias, stride, padding);
+  Tensor out = Tensor::empty(s.dst);
+  if (out.numel() == 0 || x.numel() == 0) {
+    out.fill_(0.f);
+    return out;
+  }
+  const bool training = grad_enabled() && any_requires_grad({x, weight, bias});
+  Tensor kx = x.detach().contiguous(), kw = weight.detach().contiguous();
+  Tensor kb = bias.defined() ? bias.detach().contiguous() : Tensor();
+  const FwdInputs held = conv_forward(s, training, kx, kw, kb, out);
   if (!training) return out;
   record(out, {x, weight, bias},
-         [x, weight, bias, kx, kw, s, src, wei](const Tensor& g_in) {
+         [x, weight, bias, kx, kw, s, src = held.src, wei = held.wei](const Tensor& g_in) {
            Tensor g = g_in.contiguous();
            Held diff_dst;
-           if (x.requires_grad()) {
-             auto bwd = conv_bwd_data(s);
-             Tensor gx = Tensor::empty(s.src);
-             diff_dst = input(bwd->diff_dst, g.data<float>());
-             Held diff_src = output(bwd->diff_src, gx.data<float>());
-             run(bwd->prim, {{DNNL_ARG_DIFF_DST, diff_dst.mem},
-                             {DNNL_ARG_WEIGHTS, reuse_or_input(bwd->weights, wei, kw.data<float>()).mem},
-                             {DNNL_ARG_DIFF_SRC, diff_src.mem}});
-             finish(bwd->diff_src, diff_src, gx.data<float>());
-             accumulate_grad(x, gx);
-           }
+           if (x.requires_grad()) accumulate_grad(x, grad_src(s, g, wei, kw, diff_dst));
            if (weight.requires_grad() || (bias.defined() && bias.requires_grad())) {
-             auto bwd = conv_bwd_weights(s);
-             Tensor gw = Tensor::empty(s.weights);
-             Held diff_w = output(bwd->diff_weights, gw.data<float>());
-             std::unordered_map<int, memory> a{{DNNL_ARG_DIFF_DST, reuse_or_input(bwd->diff_dst, diff_dst, g.data<float>()).mem},
-                                               {DNNL_ARG_SRC, reuse_or_input(bwd->src, src, kx.data<float>()).mem},
-                                               {DNNL_ARG_DIFF_WEIGHTS, diff_w.mem}};
-             Tensor gb;
-             if (s.bias) {
-               gb = Tensor::empty({s.weights[0]});
-               a.emplace(DNNL_ARG_DIFF_BIAS, memory(s.bias_md(), dnnl_ctx::cpu_engine(), gb.data<float>()));
-             }
-             run(bwd->prim, a);
-             finish(bwd->diff_weights, diff_w, gw.data<float>());
+             auto [gw, gb] = grad_weights(s, g, diff_dst, src, kx);
              accumulate_grad(weight, gw);
              if (s.bias) accumulate_grad(bias, gb);
            }

@@ -17,22 +17,16 @@ namespace {
 
 constexpr int64_t kParallelMin = 1 << 15;
 
-}  // namespace
-
-Tensor instance_weighted_mean(const Tensor& x, const Tensor& w) {
+void check_shapes(const Tensor& x, const Tensor& w) {
   detail::check_f32(x, "instance_weighted_mean", "x");
   detail::check_f32(w, "instance_weighted_mean", "w");
   if (x.dim() != 3 || w.dim() != 2 || w.size(0) != x.size(0) || w.size(1) != x.size(2))
     throw std::invalid_argument(fmt::format("instance_weighted_mean: expected x [N, M, d] and w [N, d], got x {} and w {}",
                                             shape_str(x.shape()), shape_str(w.shape())));
-  const int64_t n = x.size(0), m = x.size(1), d = x.size(2);
-  if (n == 0) throw std::invalid_argument("instance_weighted_mean: N = 0 instances");
-  Tensor xs, ws;
-  const float* px = detail::contiguous_data(x, xs);
-  const float* pw = detail::contiguous_data(w, ws);
-  Tensor out = Tensor::empty({m, d});
-  float* po = out.data<float>();
-  const float inv_n = 1.f / static_cast<float>(n);
+  if (x.size(0) == 0) throw std::invalid_argument("instance_weighted_mean: N = 0 instances");
+}
+
+void mix_forward(const float* px, const float* pw, float* po, int64_t n, int64_t m, int64_t d, float inv_n) {
 #pragma omp parallel for if (n * m * d > kParallelMin)
   for (int64_t r = 0; r < m; ++r) {
     float* o = po + r * d;
@@ -47,45 +41,60 @@ Tensor instance_weighted_mean(const Tensor& x, const Tensor& w) {
 #pragma omp simd
     for (int64_t k = 0; k < d; ++k) o[k] *= inv_n;
   }
+}
+
+Tensor grad_x(const float* pg, const float* pw, int64_t n, int64_t m, int64_t d, float inv_n) {
+  Tensor dx = Tensor::empty({n, m, d});
+  float* pd = dx.data<float>();
+#pragma omp parallel for collapse(2) if (n * m * d > kParallelMin)
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t r = 0; r < m; ++r) {
+      const float* gr = pg + r * d;
+      const float* wi = pw + i * d;
+      float* o = pd + (i * m + r) * d;
+#pragma omp simd
+      for (int64_t k = 0; k < d; ++k) o[k] = gr[k] * wi[k] * inv_n;
+    }
+  return dx;
+}
+
+Tensor grad_w(const float* pg, const float* px, int64_t n, int64_t m, int64_t d, float inv_n) {
+  Tensor dw = Tensor::zeros({n, d});
+  float* pd = dw.data<float>();
+#pragma omp parallel for if (n * m * d > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) {
+    float* o = pd + i * d;
+    for (int64_t r = 0; r < m; ++r) {
+      const float* gr = pg + r * d;
+      const float* xi = px + (i * m + r) * d;
+#pragma omp simd
+      for (int64_t k = 0; k < d; ++k) o[k] += gr[k] * xi[k];
+    }
+#pragma omp simd
+    for (int64_t k = 0; k < d; ++k) o[k] *= inv_n;
+  }
+  return dw;
+}
+
+}  // namespace
+
+Tensor instance_weighted_mean(const Tensor& x, const Tensor& w) {
+  check_shapes(x, w);
+  const int64_t n = x.size(0), m = x.size(1), d = x.size(2);
+  Tensor xs, ws;
+  const float* px = detail::contiguous_data(x, xs);
+  const float* pw = detail::contiguous_data(w, ws);
+  Tensor out = Tensor::empty({m, d});
+  const float inv_n = 1.f / static_cast<float>(n);
+  mix_forward(px, pw, out.data<float>(), n, m, d, inv_n);
   if (!grad_enabled() || !any_requires_grad({x, w})) return out;
   const Tensor kx = xs.defined() ? xs : x.detach(), kw = ws.defined() ? ws : w.detach();
   record(out, {x, w},
          [x, w, kx, kw, n, m, d, inv_n](const Tensor& g) {
            Tensor gs;
            const float* pg = detail::contiguous_data(g, gs);
-           const float* px = kx.data<float>();
-           const float* pw = kw.data<float>();
-           if (x.requires_grad()) {
-             Tensor dx = Tensor::empty({n, m, d});
-             float* pd = dx.data<float>();
-#pragma omp parallel for collapse(2) if (n * m * d > kParallelMin)
-             for (int64_t i = 0; i < n; ++i)
-               for (int64_t r = 0; r < m; ++r) {
-                 const float* gr = pg + r * d;
-                 const float* wi = pw + i * d;
-                 float* o = pd + (i * m + r) * d;
-#pragma omp simd
-                 for (int64_t k = 0; k < d; ++k) o[k] = gr[k] * wi[k] * inv_n;
-               }
-             accumulate_grad(x, std::move(dx));
-           }
-           if (w.requires_grad()) {
-             Tensor dw = Tensor::zeros({n, d});
-             float* pd = dw.data<float>();
-#pragma omp parallel for if (n * m * d > kParallelMin)
-             for (int64_t i = 0; i < n; ++i) {
-               float* o = pd + i * d;
-               for (int64_t r = 0; r < m; ++r) {
-                 const float* gr = pg + r * d;
-                 const float* xi = px + (i * m + r) * d;
-#pragma omp simd
-                 for (int64_t k = 0; k < d; ++k) o[k] += gr[k] * xi[k];
-               }
-#pragma omp simd
-               for (int64_t k = 0; k < d; ++k) o[k] *= inv_n;
-             }
-             accumulate_grad(w, std::move(dw));
-           }
+           if (x.requires_grad()) accumulate_grad(x, grad_x(pg, kw.data<float>(), n, m, d, inv_n));
+           if (w.requires_grad()) accumulate_grad(w, grad_w(pg, kx.data<float>(), n, m, d, inv_n));
          },
          "instance_weighted_mean");
   return out;

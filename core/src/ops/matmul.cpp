@@ -17,6 +17,7 @@
 #include <cstring>
 #include <optional>
 #include <stdexcept>
+#include <utility>
 
 namespace datamux {
 namespace {
@@ -208,10 +209,10 @@ Tensor to_bf16(const Tensor& t) {
   return out;
 }
 
-Tensor matmul_nograd(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool trans_b, const float* bias, float scale,
-                     const MatmulPostOps& post) {
-  check_operand(a_in, "a");
-  check_operand(b_in, "b");
+namespace {
+
+// The operands as the kernel multiplies them: bf16 under bf16 precision, else one common dtype.
+std::pair<Tensor, Tensor> kernel_operands(const Tensor& a_in, const Tensor& b_in) {
   Tensor a_t = a_in.detach(), b_t = b_in.detach();
   if (effective_matmul_precision() == MatmulPrecision::bf16) {
     a_t = to_bf16(a_t);
@@ -220,9 +221,12 @@ Tensor matmul_nograd(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool 
     a_t = a_t.to(DType::f32);
     b_t = b_t.to(DType::f32);
   }
-  const int64_t rank = std::max(a_t.dim(), b_t.dim());
-  Operand a = make_operand(a_t, trans_a, rank);
-  Operand b = make_operand(b_t, trans_b, rank);
+  return {a_t, b_t};
+}
+
+// [broadcast batch..., M, N]; throws when the inner dims differ.
+Shape dst_shape(const Operand& a, const Operand& b, int64_t rank, const Tensor& a_in, const Tensor& b_in, bool trans_a,
+                bool trans_b) {
   const int64_t m = a.dims[rank - 2], k = a.dims[rank - 1], n = b.dims[rank - 1];
   if (b.dims[rank - 2] != k)
     throw std::invalid_argument(fmt::format("matmul: inner dims differ: a{} {} x b{} {} (K = {} vs {})",
@@ -232,16 +236,21 @@ Tensor matmul_nograd(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool 
   Shape dst_dims = broadcast_shapes(a_batch, b_batch, "matmul (batch dims)");
   dst_dims.push_back(m);
   dst_dims.push_back(n);
-  Tensor dst = Tensor::empty(dst_dims);
-  if (dst.numel() == 0) return dst;
-  if (k == 0) {
-    if (post.act != MatmulPostOps::Act::none || post.residual)
-      throw std::invalid_argument("matmul: post-ops need a non-empty inner dimension");
-    float* d = dst.data<float>();
-    for (int64_t i = 0; i < dst.numel(); ++i) d[i] = bias ? bias[i % n] : 0.f;
-    return dst;
-  }
+  return dst_dims;
+}
 
+// An empty inner dimension: the product is the bias alone (or zeros).
+Tensor fill_empty_product(Tensor dst, const float* bias, int64_t n, const MatmulPostOps& post) {
+  if (post.act != MatmulPostOps::Act::none || post.residual)
+    throw std::invalid_argument("matmul: post-ops need a non-empty inner dimension");
+  float* d = dst.data<float>();
+  for (int64_t i = 0; i < dst.numel(); ++i) d[i] = bias ? bias[i % n] : 0.f;
+  return dst;
+}
+
+// Brings a and b into layouts the fast kernels take; returns the dims the primitive computes.
+Shape prepare_layouts(Operand& a, Operand& b, const Tensor& a_t, const Tensor& b_t, bool trans_a, bool trans_b,
+                      int64_t rank, const Shape& dst_dims) {
   if (!normalize(a)) a = contiguous_operand(a_t, trans_a, rank);
   if (!normalize(b)) b = contiguous_operand(b_t, trans_b, rank);
   for (int64_t i = 0; i < rank - 2; ++i) {
@@ -254,26 +263,23 @@ Tensor matmul_nograd(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool 
   if (fold_batch_into_rows(a, b)) {
     b.dims = {b.dims[rank - 2], b.dims[rank - 1]};
     b.strides = {b.strides[rank - 2], b.strides[rank - 1]};
-    run_dims = {a.dims[0], n};
+    run_dims = {a.dims[0], dst_dims.back()};
   }
-  std::shared_ptr<const MatmulEntry> entry =
-      get_matmul(a, b, run_dims, bias != nullptr, scale != 1.f, post.act, post.residual != nullptr);
-  if (entry->reference && !(a_t.is_contiguous() && b_t.is_contiguous() && !trans_a && !trans_b)) {
-    // oneDNN has only its slow reference kernel for these strides: multiply plain copies instead.
-    return matmul_nograd((trans_a ? a_t.transpose(-1, -2) : a_t).contiguous(),
-                         (trans_b ? b_t.transpose(-1, -2) : b_t).contiguous(), false, false, bias, scale, post);
-  }
+  return run_dims;
+}
 
+void execute_matmul(const MatmulEntry& entry, const Operand& a, const Operand& b, Tensor& dst, const float* bias,
+                    float scale, const MatmulPostOps& post) {
   const dnnl::engine& eng = dnnl_ctx::cpu_engine();
-  const std::size_t es = dtype_size(a_t.dtype());
+  const std::size_t es = dtype_size(a.keep.dtype());
   auto ptr = [es](const Tensor& t) {
     return static_cast<void*>(static_cast<char*>(t.impl()->storage->data) + t.offset() * static_cast<int64_t>(es));
   };
   std::unordered_map<int, memory> args;
-  args.emplace(DNNL_ARG_SRC, memory(entry->pd.src_desc(), eng, ptr(a.keep)));
-  args.emplace(DNNL_ARG_WEIGHTS, memory(entry->pd.weights_desc(), eng, ptr(b.keep)));
-  args.emplace(DNNL_ARG_DST, memory(entry->pd.dst_desc(), eng, dst.data<float>()));
-  if (bias) args.emplace(DNNL_ARG_BIAS, memory(entry->pd.bias_desc(), eng, const_cast<float*>(bias)));
+  args.emplace(DNNL_ARG_SRC, memory(entry.pd.src_desc(), eng, ptr(a.keep)));
+  args.emplace(DNNL_ARG_WEIGHTS, memory(entry.pd.weights_desc(), eng, ptr(b.keep)));
+  args.emplace(DNNL_ARG_DST, memory(entry.pd.dst_desc(), eng, dst.data<float>()));
+  if (bias) args.emplace(DNNL_ARG_BIAS, memory(entry.pd.bias_desc(), eng, const_cast<float*>(bias)));
   if (scale != 1.f) {
     const memory::desc scale_md({1}, memory::data_type::f32, memory::format_tag::x);
     args.emplace(DNNL_ARG_ATTR_OUTPUT_SCALES, memory(scale_md, eng, &scale));
@@ -281,16 +287,42 @@ Tensor matmul_nograd(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool 
   if (post.residual) {
     const int index = post.act != MatmulPostOps::Act::none ? 1 : 0;  // the binary add follows the activation
     args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1,
-                 memory(entry->pd.dst_desc(), eng, const_cast<float*>(post.residual)));
+                 memory(entry.pd.dst_desc(), eng, const_cast<float*>(post.residual)));
   }
   Tensor scratch;
-  if (const std::size_t bytes = entry->pd.scratchpad_desc().get_size(); bytes > 0) {
+  if (const std::size_t bytes = entry.pd.scratchpad_desc().get_size(); bytes > 0) {
     scratch = Tensor::empty({static_cast<int64_t>((bytes + 3) / 4)});
-    args.emplace(DNNL_ARG_SCRATCHPAD, memory(entry->pd.scratchpad_desc(), eng, scratch.data<float>()));
+    args.emplace(DNNL_ARG_SCRATCHPAD, memory(entry.pd.scratchpad_desc(), eng, scratch.data<float>()));
   }
   dnnl::stream& s = dnnl_ctx::cpu_stream();
-  entry->prim.execute(s, args);
+  entry.prim.execute(s, args);
   s.wait();
+}
+
+}  // namespace
+
+Tensor matmul_nograd(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool trans_b, const float* bias, float scale,
+                     const MatmulPostOps& post) {
+  check_operand(a_in, "a");
+  check_operand(b_in, "b");
+  const auto [a_t, b_t] = kernel_operands(a_in, b_in);
+  const int64_t rank = std::max(a_t.dim(), b_t.dim());
+  Operand a = make_operand(a_t, trans_a, rank);
+  Operand b = make_operand(b_t, trans_b, rank);
+  const Shape dst_dims = dst_shape(a, b, rank, a_in, b_in, trans_a, trans_b);
+  Tensor dst = Tensor::empty(dst_dims);
+  if (dst.numel() == 0) return dst;
+  if (a.dims[rank - 1] == 0) return fill_empty_product(dst, bias, dst_dims.back(), post);
+
+  const Shape run_dims = prepare_layouts(a, b, a_t, b_t, trans_a, trans_b, rank, dst_dims);
+  std::shared_ptr<const MatmulEntry> entry =
+      get_matmul(a, b, run_dims, bias != nullptr, scale != 1.f, post.act, post.residual != nullptr);
+  if (entry->reference && !(a_t.is_contiguous() && b_t.is_contiguous() && !trans_a && !trans_b)) {
+    // oneDNN has only its slow reference kernel for these strides: multiply plain copies instead.
+    return matmul_nograd((trans_a ? a_t.transpose(-1, -2) : a_t).contiguous(),
+                         (trans_b ? b_t.transpose(-1, -2) : b_t).contiguous(), false, false, bias, scale, post);
+  }
+  execute_matmul(*entry, a, b, dst, bias, scale, post);
   return dst;
 }
 
