@@ -7,6 +7,8 @@
 #include <datamux/core/tensor_util.hpp>
 #include <datamux/ops.hpp>
 
+#include "embedding_ids.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -67,11 +69,7 @@ Tensor embedding(const Tensor& ids_in, const Tensor& weight) {
   Tensor ids = ids_in.detach().contiguous();
   const int32_t* pid = ids.data<int32_t>();
   const int64_t n = ids.numel();
-  for (int64_t i = 0; i < n; ++i)
-    if (pid[i] < 0 || pid[i] >= vocab)
-      throw std::invalid_argument(fmt::format("embedding: id {} at flat position {} is out of range for a vocabulary "
-                                              "of {} (ids must be in [0, {}))",
-                                              pid[i], i, vocab, vocab));
+  detail::check_ids_in_range(pid, n, vocab);
 
   Tensor ws;
   const float* pw = datamux::detail::contiguous_data(weight, ws);

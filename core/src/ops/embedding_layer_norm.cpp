@@ -6,6 +6,8 @@
 #include <datamux/core/tensor_util.hpp>
 #include <datamux/ops.hpp>
 
+#include "embedding_ids.hpp"
+
 #include <fmt/format.h>
 
 #include <stdexcept>
@@ -42,11 +44,7 @@ Tensor embedding_layer_norm(const Tensor& ids, const Tensor& table, const Tensor
   Tensor ids_c = ids.detach().contiguous();
   const int32_t* pid = ids_c.data<int32_t>();
   const int64_t rows = ids_c.numel();
-  for (int64_t r = 0; r < rows; ++r)
-    if (pid[r] < 0 || pid[r] >= vocab)
-      throw std::invalid_argument(fmt::format("embedding: id {} at flat position {} is out of range for a vocabulary "
-                                              "of {} (ids must be in [0, {}))",
-                                              pid[r], r, vocab, vocab));
+  detail::check_ids_in_range(pid, rows, vocab);
   Tensor ts, ps, ws, bs;
   const float* pt = datamux::detail::contiguous_data(table, ts);
   const float* pp = datamux::detail::contiguous_data(positions, ps);
