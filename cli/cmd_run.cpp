@@ -38,12 +38,15 @@ void add_pipeline_args(CLI::App* sub, PipelineArgs& a) {
 
 // run and eval: the pipeline with its --set overrides, then the runtime's step. A training run that
 // diverged is the run's failure, not a crash: it is reported like bad input.
-// A recipe (a file of [[stage]]s, pipeline/recipe.hpp) runs every stage; eval takes its last stage.
+// A recipe (a file of [[stage]]s, pipeline/recipe.hpp): run trains every stage; eval takes the last one.
 int run_step(const PipelineArgs& a, runtime::RunSummary (*step)(const runtime::PipelineConfig&, const runtime::RunOptions&)) {
   const bool recipe = runtime::is_recipe_file(a.pipeline);
+  const bool run_recipe = recipe && step == runtime::run_pipeline;
   const runtime::Recipe r = recipe ? runtime::load_recipe(a.pipeline, a.sets) : runtime::Recipe{};
-  const runtime::PipelineConfig c =
-      !recipe ? runtime::load_pipeline(a.pipeline, a.sets) : runtime::last_stage_pipeline(r);
+  // run_recipe loads every stage's pipeline itself.
+  const runtime::PipelineConfig c = run_recipe ? runtime::PipelineConfig{}
+                                    : recipe   ? runtime::last_stage_pipeline(r)
+                                               : runtime::load_pipeline(a.pipeline, a.sets);
   runtime::RunOptions o;
   o.out_dir = a.out;
   o.checkpoint = a.checkpoint;
@@ -51,7 +54,7 @@ int run_step(const PipelineArgs& a, runtime::RunSummary (*step)(const runtime::P
   o.overwrite = a.overwrite;
   o.log_level = parse_level(a);
   try {
-    const runtime::RunSummary s = recipe && step == runtime::run_pipeline ? runtime::run_recipe(r, o) : step(c, o);
+    const runtime::RunSummary s = run_recipe ? runtime::run_recipe(r, o) : step(c, o);
     if (s.interrupted_by != 0) return 128 + s.interrupted_by;  // as a shell reports a signal: 130, 143
   } catch (const runtime::TrainingError& e) {
     std::fprintf(stderr, "datamux: error: %s\n", e.what());

@@ -31,7 +31,7 @@ PassProfile profile_at(const std::string& pipeline, int64_t n, const std::vector
   overrides.push_back(fmt::format("model.instances={}", n));
   const PipelineConfig c = load_pipeline(pipeline, overrides);
   BuiltPipeline p = build_pipeline(c, false);
-  const int64_t eb = c.eval.get_int("batch") > 0 ? c.eval.get_int("batch") : c.train.get_int("batch");
+  const int64_t eb = eval_batch(c);
   const auto t_data = Clock::now();
   const std::vector<Batch> batches = p.task->eval_batches(Split::Test, n, eb);
   const double data_seconds = seconds_since(t_data);

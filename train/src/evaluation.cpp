@@ -6,11 +6,6 @@
 
 namespace datamux::runtime::detail {
 
-int64_t eval_batch(const PipelineConfig& c) {
-  const int64_t b = c.eval.get_int("batch");
-  return b > 0 ? b : c.train.get_int("batch");
-}
-
 EvalResult evaluate(MuxModel& model, const Task& task, Split split, int64_t batch) {
   NoGradGuard no_grad;
   const bool was_training = model.is_training();

@@ -6,9 +6,6 @@
 
 namespace datamux::runtime::detail {
 
-/// Multiplexed rows per evaluation step: [eval] batch, or [train] batch when that is 0.
-int64_t eval_batch(const PipelineConfig& config);
-
 /// Accuracy and mean loss of `model` on a held-out split (no graph is recorded).
 EvalResult evaluate(MuxModel& model, const Task& task, Split split, int64_t batch);
 

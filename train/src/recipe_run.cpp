@@ -8,6 +8,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+
+#include <toml++/toml.h>
 
 #include "run_state.hpp"
 
@@ -15,14 +18,11 @@ namespace datamux::runtime {
 namespace fs = std::filesystem;
 namespace {
 
-// A TOML basic string holding `s` (for an override value that is a path).
+// `s` as a TOML string value, quoted and escaped by TOML++ (an override value that is a path).
 std::string toml_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
+  std::ostringstream out;
+  out << toml::value<std::string>(s);
+  return out.str();
 }
 
 std::vector<std::string> stage_overrides(const RecipeStage& s, const std::string& out) {
@@ -48,8 +48,7 @@ void say(const RunOptions& o, const std::string& line) {
   if (o.log_level != LogLevel::Quiet) fmt::print("{}\n", line);
 }
 
-// Runs one stage, or keeps it when its folder holds a finished run. Returns its summary (a kept stage's
-// from its results.json).
+// Runs one stage, or keeps it when its folder holds a finished run.
 RunSummary run_stage(const RecipeStage& s, const PipelineConfig& c, const std::string& dir, const RunOptions& o,
                      std::size_t index, std::size_t count) {
   const std::string state = detail::recorded_run_state(dir);
@@ -57,13 +56,10 @@ RunSummary run_stage(const RecipeStage& s, const PipelineConfig& c, const std::s
   so.out_dir = dir;
   so.resume.clear();
   if (!o.overwrite && state == "done") {
-    const nlohmann::json r = read_json(fs::path(dir) / "results.json");
     say(o, fmt::format("recipe: stage {}/{} '{}' is done ({}): kept (--overwrite runs it again)", index + 1, count,
                        s.name, dir));
-    RunSummary kept;
+    RunSummary kept;  // its figures stay in its results.json, which write_recipe_results reads
     kept.out_dir = dir;
-    kept.wall_seconds = 0.0;
-    kept.infer_examples_per_s = r.value("inference_examples_per_s", 0.0);
     return kept;
   }
   if (!o.overwrite && (state == "interrupted" || state == "running")) {
@@ -84,7 +80,6 @@ void write_recipe_results(const Recipe& r, const std::string& out) {
   for (std::size_t i = 0; i < r.stages.size(); ++i) {
     const nlohmann::json s = read_json(fs::path(out) / r.stages[i].name / "results.json");
     stages.push_back({{"name", r.stages[i].name},
-                      {"dir", r.stages[i].name},
                       {"pipeline", r.stages[i].pipeline},
                       {"accuracy", s.value("accuracy", 0.0)},
                       {"wall_seconds", s.value("wall_seconds", 0.0)}});

@@ -58,7 +58,7 @@ RunSummary report(const PipelineConfig& c, BuiltPipeline& p, const ResultsWriter
   s.out_dir = out_dir;
   s.steps_done = trained.steps;
   const Split split = c.eval.get_string("split") == "test" ? Split::Test : Split::Validation;
-  const int64_t batch = detail::eval_batch(c);
+  const int64_t batch = eval_batch(c);
   s.final_eval = detail::evaluate(*p.model, *p.task, split, batch);
   if (trained.seconds > 0) s.train_examples_per_s = static_cast<double>(trained.examples) / trained.seconds;
   s.infer_examples_per_s = detail::inference_throughput(*p.model, *p.task, batch, c.eval.get_int("throughput_steps"));
@@ -70,6 +70,11 @@ RunSummary report(const PipelineConfig& c, BuiltPipeline& p, const ResultsWriter
 }
 
 }  // namespace
+
+int64_t eval_batch(const PipelineConfig& c) {
+  const int64_t b = c.eval.get_int("batch");
+  return b > 0 ? b : c.train.get_int("batch");
+}
 
 BuiltPipeline build_pipeline(const PipelineConfig& c, bool training) {
   if (const int64_t t = c.model.get_int("threads"); t > 0) omp_set_num_threads(static_cast<int>(t));

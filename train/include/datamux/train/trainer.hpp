@@ -64,6 +64,9 @@ BuiltPipeline build_pipeline(const PipelineConfig& config, bool training = true)
 /// for bad input, TrainingError when the loss stops being finite.
 RunSummary run_pipeline(const PipelineConfig& config, const RunOptions& options);
 
+/// Multiplexed rows per evaluation step: [eval] batch, or [train] batch when that is 0.
+int64_t eval_batch(const PipelineConfig& config);
+
 /// Loads `options.checkpoint` into the pipeline's model and evaluates it; writes results.json.
 RunSummary eval_pipeline(const PipelineConfig& config, const RunOptions& options);
 
